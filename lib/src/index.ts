@@ -1,0 +1,10 @@
+export * from './duration.js';
+export * from './flags.js';
+export * from './logger.js';
+export * from './health.js';
+export * from './metrics.js';
+export * from './httpServer.js';
+export * from './runner.js';
+export * from './kube.js';
+export * from './security/spiffe.js';
+export * as protos from './protos.js';

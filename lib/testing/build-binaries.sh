@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Builds the binaries of the local test control plane from their Go modules:
+#   kube-apiserver, kube-controller-manager, kubectl  (k8s.io/kubernetes, staging modules replaced)
+#   etcd                                              (go.etcd.io/etcd/server/v3, its own module)
+#   helm                                              (helm.sh/helm/v3, its own module)
+# Each lands in $TAPR_CACHE_DIR/bin/<name>-<version>/ and is skipped when already there,
+# so only the first run on a machine pays for the build. Versions come from versions.env.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+source "$here/versions.env"
+CACHE="${TAPR_CACHE_DIR:-$HOME/.cache/tapr}"
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}" GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+
+log() { printf '[build-binaries] %s\n' "$*" >&2; }
+field() { # field <json> <dotted.path> — reads one value from `go mod download -json` output
+  node -e 'let v=JSON.parse(process.argv[1]);for(const k of process.argv[2].split("."))v=v?.[k];process.stdout.write(String(v??""))' "$1" "$2"
+}
+
+build_kube() {
+  local out="$CACHE/bin/kube-$KUBE_VERSION"
+  if [[ -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" && -x "$out/kubectl" ]]; then
+    log "kubernetes $KUBE_VERSION: cached in $out"; return
+  fi
+  local staging="v0.${KUBE_VERSION#v1.}" work="$CACHE/build/kube-$KUBE_VERSION"
+  mkdir -p "$work" "$out"
+  log "kubernetes $KUBE_VERSION: resolving module (staging modules at $staging)"
+  local info gomod commit
+  info="$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION")"
+  gomod="$(field "$info" GoMod)"
+  commit="$(field "$info" Origin.Hash)"
+  # Every `k8s.io/x => ./staging/src/k8s.io/x` line of upstream's go.mod becomes `k8s.io/x => k8s.io/x <staging>`.
+  {
+    echo "module tapr.local/kube-binaries"
+    echo
+    echo "go 1.26.0"
+    echo
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo
+    echo "replace ("
+    grep -oE 'k8s\.io/[a-z0-9-]+ => \./staging/src/k8s\.io/[a-z0-9-]+' "$gomod" | awk -v v="$staging" '{print "\t" $1 " => " $1 " " v}' | sort -u
+    echo ")"
+    echo
+    echo "tool ("
+    echo "	k8s.io/kubernetes/cmd/kube-apiserver"
+    echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
+    echo "	k8s.io/kubernetes/cmd/kubectl"
+    echo ")"
+  } > "$work/go.mod"
+  log "kubernetes: $(grep -c ' => ' "$work/go.mod") staging replaces; tidying"
+  (cd "$work" && go mod tidy)
+  local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+  local ld="-s -w" key
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    for key in "gitVersion=$KUBE_VERSION" "gitMajor=1" "gitMinor=$minor" "gitCommit=$commit" \
+               "gitTreeState=clean" "buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"; do
+      ld="$ld -X $pkg.$key"
+    done
+  done
+  log "kubernetes: compiling kube-apiserver, kube-controller-manager, kubectl (the long part)"
+  (cd "$work" && go build -trimpath -ldflags "$ld" -o "$out/" \
+     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
+  log "kubernetes $KUBE_VERSION: built into $out"
+}
+
+build_etcd() {
+  local out="$CACHE/bin/etcd-$ETCD_VERSION"
+  if [[ -x "$out/etcd" ]]; then log "etcd $ETCD_VERSION: cached in $out"; return; fi
+  local work="$CACHE/build/etcd-$ETCD_VERSION"
+  mkdir -p "$work" "$out"
+  printf 'module tapr.local/etcd-binary\n\ngo 1.26.0\n\nrequire go.etcd.io/etcd/server/v3 %s\n\ntool go.etcd.io/etcd/server/v3\n' \
+    "$ETCD_VERSION" > "$work/go.mod"
+  (cd "$work" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
+  log "etcd $ETCD_VERSION: built into $out"
+}
+
+build_helm() {
+  local out="$CACHE/bin/helm-$HELM_VERSION"
+  if [[ -x "$out/helm" ]]; then log "helm $HELM_VERSION: cached in $out"; return; fi
+  mkdir -p "$out"
+  local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+  GOBIN="$out" go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION \
+    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor \
+    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  log "helm $HELM_VERSION: built into $out"
+}
+
+what="${1:-all}"
+case "$what" in
+  kube) build_kube ;;
+  etcd) build_etcd ;;
+  helm) build_helm ;;
+  all) build_etcd; build_helm; build_kube ;;
+  *) echo "usage: $0 [all|kube|etcd|helm]" >&2; exit 2 ;;
+esac

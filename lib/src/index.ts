@@ -8,3 +8,6 @@ export * from './runner.js';
 export * from './kube.js';
 export * from './security/spiffe.js';
 export * as protos from './protos.js';
+export * from './security/svid.js';
+export * from './security/grpcTls.js';
+export * from './security/trustAnchors.js';

@@ -4,3 +4,4 @@ export * from './kubeTest.js';
 export * from './pki.js';
 export * from './ports.js';
 export * from './wait.js';
+export * from './svid.js';

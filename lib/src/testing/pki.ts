@@ -19,13 +19,16 @@ export interface Issued {
 }
 
 export interface CertificateRequest {
-  commonName: string;
+  /** Omitted for SPIFFE leaves, which Dapr issues without a subject. */
+  commonName?: string;
   organizations?: string[];
   dnsNames?: string[];
   ipAddresses?: string[];
   uris?: string[];
   usage: 'server' | 'client' | 'both';
   validityDays?: number;
+  /** Overrides validityDays, for certificates that must expire within a test. */
+  validityMs?: number;
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {
@@ -37,9 +40,9 @@ async function privateKeyPem(key: CryptoKey): Promise<string> {
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
-function subject(commonName: string, organizations: string[] = []): string {
+function subject(commonName: string | undefined, organizations: string[] = []): string {
   const escape = (value: string) => value.replace(/([,+"\\<>;=])/g, '\\$1');
-  return [`CN=${escape(commonName)}`, ...organizations.map((o) => `O=${escape(o)}`)].join(', ');
+  return [...(commonName ? [`CN=${escape(commonName)}`] : []), ...organizations.map((o) => `O=${escape(o)}`)].join(', ');
 }
 
 function serial(): string {
@@ -48,9 +51,9 @@ function serial(): string {
   return bytes.toString('hex');
 }
 
-function validity(days: number): { notBefore: Date; notAfter: Date } {
+function validity(days: number, ms = days * 86_400_000): { notBefore: Date; notAfter: Date } {
   const now = Date.now();
-  return { notBefore: new Date(now - 5 * 60_000), notAfter: new Date(now + days * 86_400_000) };
+  return { notBefore: new Date(now - 5 * 60_000), notAfter: new Date(now + ms) };
 }
 
 export async function createCa(commonName: string, validityDays = 30): Promise<Issued> {
@@ -67,7 +70,28 @@ export async function createCa(commonName: string, validityDays = 30): Promise<I
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { cert, keys, certPem: cert.toString('pem'), keyPem: await privateKeyPem(keys.privateKey) };
+  return { cert, keys, certPem: withNewline(cert.toString('pem')), keyPem: withNewline(await privateKeyPem(keys.privateKey)) };
+}
+
+/** An intermediate CA signed by `parent` (like sentry's issuer under its root). */
+export async function createIntermediateCa(parent: Issued, commonName: string, validityDays = 30): Promise<Issued> {
+  const keys = await generateKeys();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: subject(commonName),
+    issuer: parent.cert.subject,
+    publicKey: keys.publicKey,
+    signingKey: parent.keys.privateKey,
+    signingAlgorithm: ecdsa,
+    ...validity(validityDays),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(parent.keys.publicKey),
+    ],
+  });
+  return { cert, keys, certPem: withNewline(cert.toString('pem')), keyPem: withNewline(await privateKeyPem(keys.privateKey)) };
 }
 
 export async function issueCertificate(ca: Issued, request: CertificateRequest): Promise<Issued> {
@@ -89,7 +113,7 @@ export async function issueCertificate(ca: Issued, request: CertificateRequest):
     publicKey: keys.publicKey,
     signingKey: ca.keys.privateKey,
     signingAlgorithm: ecdsa,
-    ...validity(request.validityDays ?? 30),
+    ...validity(request.validityDays ?? 30, request.validityMs),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
@@ -98,5 +122,10 @@ export async function issueCertificate(ca: Issued, request: CertificateRequest):
       ...(names.length ? [new x509.SubjectAlternativeNameExtension(names, false)] : []),
     ],
   });
-  return { cert, keys, certPem: cert.toString('pem'), keyPem: await privateKeyPem(keys.privateKey) };
+  return { cert, keys, certPem: withNewline(cert.toString('pem')), keyPem: withNewline(await privateKeyPem(keys.privateKey)) };
+}
+
+// PEM blocks end with a newline so that concatenated chains stay parseable.
+function withNewline(pem: string): string {
+  return pem.endsWith('\n') ? pem : `${pem}\n`;
 }

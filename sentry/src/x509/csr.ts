@@ -1,0 +1,122 @@
+// Certificate signing requests (PKCS#10), read the lean way: slice the DER to find the signed part, the public key
+// and the signature, then verify the self-signature with node:crypto. Nothing else in a CSR is used — sentry
+// ignores the subject and requested extensions; identity comes from the validated token (spec §2.3).
+import { verify } from 'node:crypto';
+import { decodePemBlocks } from './pem.js';
+import { DerError, Tag, decodeOid, expectTlv } from './der.js';
+import {
+  UnsupportedAlgorithmError,
+  importPublicKey,
+  parsePublicKeyInfo,
+  signatureAlgorithmByOid,
+  type PublicKeyInfo,
+  type SignatureAlgorithm,
+} from './algorithms.js';
+
+export type CsrProblem = 'malformed' | 'unsupported' | 'bad-signature';
+
+/** Why a CSR was refused; `problem` picks the metric label, the message goes back to the caller. */
+export class CsrError extends Error {
+  constructor(
+    readonly problem: CsrProblem,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export interface ParsedCsr {
+  /** The DER of CertificationRequestInfo: the bytes the signature covers. */
+  info: Buffer;
+  publicKey: PublicKeyInfo;
+  signatureAlgorithm: SignatureAlgorithm;
+  signature: Buffer;
+}
+
+/** PEM block types accepted for a CSR: Go's sentry takes both; OpenSSL's `-newhdr` writes the third. */
+const csrPemTypes = new Set(['CERTIFICATE REQUEST', 'CERTIFICATE', 'NEW CERTIFICATE REQUEST']);
+
+/** The CSR's DER from the request bytes: a PEM block (the first one counts, as in Go) or raw DER. */
+export function csrDer(bytes: Uint8Array): Buffer {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length === 0) throw new CsrError('malformed', 'invalid certificate signing request: empty');
+  if (buf[0] === Tag.sequence) return buf;
+  let blocks;
+  try {
+    blocks = decodePemBlocks(buf);
+  } catch (error) {
+    throw new CsrError('malformed', `invalid certificate signing request: ${(error as Error).message}`, { cause: error });
+  }
+  const first = blocks[0];
+  if (!first) throw new CsrError('malformed', 'invalid certificate signing request: neither a PEM block nor DER');
+  if (!csrPemTypes.has(first.type)) {
+    throw new CsrError('malformed', `invalid certificate signing request: PEM block type is "${first.type}", want "CERTIFICATE REQUEST"`);
+  }
+  return first.der;
+}
+
+/** Slices a DER CSR; throws CsrError('malformed'|'unsupported'). */
+export function parseCsr(der: Buffer): ParsedCsr {
+  try {
+    const outer = expectTlv(der, 0, Tag.sequence, der.length, 'CertificationRequest');
+    if (outer.end !== der.length) throw new DerError('trailing data after the CertificationRequest');
+    const info = expectTlv(der, outer.contentStart, Tag.sequence, outer.end, 'CertificationRequestInfo');
+    const version = expectTlv(der, info.contentStart, Tag.integer, info.end, 'CSR version');
+    if (version.end - version.contentStart !== 1 || der[version.contentStart] !== 0) throw new DerError('CSR version is not 1 (0)');
+    const subject = expectTlv(der, version.end, Tag.sequence, info.end, 'CSR subject');
+    const spki = expectTlv(der, subject.end, Tag.sequence, info.end, 'CSR SubjectPublicKeyInfo');
+    const attributes = expectTlv(der, spki.end, 0xa0, info.end, 'CSR attributes');
+    if (attributes.end !== info.end) throw new DerError('trailing data in CertificationRequestInfo');
+
+    const algorithmId = expectTlv(der, info.end, Tag.sequence, outer.end, 'signature AlgorithmIdentifier');
+    const oid = expectTlv(der, algorithmId.contentStart, Tag.oid, algorithmId.end, 'signature algorithm OID');
+    const signatureAlgorithm = signatureAlgorithmByOid(decodeOid(der.subarray(oid.contentStart, oid.end)));
+    const bits = expectTlv(der, algorithmId.end, Tag.bitString, outer.end, 'signature BIT STRING');
+    if (bits.end !== outer.end) throw new DerError('trailing data after the signature');
+    if (der[bits.contentStart] !== 0) throw new DerError('signature BIT STRING has unused bits');
+
+    const publicKey = parsePublicKeyInfo(der.subarray(spki.start, spki.end));
+    if (publicKey.kind !== signatureAlgorithm.keyKind) {
+      throw new UnsupportedAlgorithmError(`signature algorithm ${signatureAlgorithm.name} does not match the ${publicKey.kind.toUpperCase()} public key`);
+    }
+    return {
+      info: der.subarray(info.start, info.end),
+      publicKey,
+      signatureAlgorithm,
+      signature: der.subarray(bits.contentStart + 1, bits.end),
+    };
+  } catch (error) {
+    if (error instanceof UnsupportedAlgorithmError) {
+      throw new CsrError('unsupported', `unsupported certificate signing request: ${error.message}`, { cause: error });
+    }
+    if (error instanceof DerError) {
+      throw new CsrError('malformed', `failed to parse certificate signing request: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Checks the CSR's self-signature (proof that the requester holds the private key); throws CsrError('bad-signature'). */
+export function verifyCsr(csr: ParsedCsr): void {
+  let key;
+  try {
+    key = importPublicKey(csr.publicKey);
+  } catch (error) {
+    throw new CsrError('malformed', `failed to parse certificate signing request: invalid public key: ${(error as Error).message}`, { cause: error });
+  }
+  let ok: boolean;
+  try {
+    ok = verify(csr.signatureAlgorithm.hash, csr.info, key, csr.signature);
+  } catch (error) {
+    throw new CsrError('bad-signature', `invalid signature: ${(error as Error).message}`, { cause: error });
+  }
+  if (!ok) throw new CsrError('bad-signature', 'invalid signature: the CSR is not signed by the key it contains');
+}
+
+/** csrDer → parseCsr → verifyCsr: the whole check a request's CSR goes through. */
+export function readVerifiedCsr(bytes: Uint8Array): ParsedCsr {
+  const csr = parseCsr(csrDer(bytes));
+  verifyCsr(csr);
+  return csr;
+}

@@ -5,3 +5,4 @@ export * from './pki.js';
 export * from './ports.js';
 export * from './wait.js';
 export * from './svid.js';
+export * from './crds.js';

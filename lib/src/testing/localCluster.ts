@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.js';
+import { testingAssetsDir } from './binaries.js';
 
 export interface ClusterInfo {
   dir: string;
@@ -32,7 +33,8 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
-const supervisorScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'supervisor.js');
+// Always the compiled supervisor (lib/dist), also when this module runs from its TypeScript source under ts-jest.
+const supervisorScript = path.join(testingAssetsDir, '..', 'dist', 'src', 'testing', 'supervisor.js');
 
 export function readClusterInfo(dir: string): ClusterInfo | undefined {
   const file = path.join(dir, 'cluster.json');
@@ -42,6 +44,7 @@ export function readClusterInfo(dir: string): ClusterInfo | undefined {
 }
 
 export async function startLocalCluster(options: StartOptions = {}): Promise<ClusterInfo> {
+  if (!existsSync(supervisorScript)) throw new Error(`${supervisorScript} is missing: build lib first (npx tsc -b lib)`);
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'tapr-cluster-'));
   mkdirSync(path.join(dir, 'logs'), { recursive: true });
   if (readClusterInfo(dir)) throw new Error(`a local cluster is already running from ${dir}; stop it first (make cluster-down)`);
@@ -53,13 +56,25 @@ export async function startLocalCluster(options: StartOptions = {}): Promise<Clu
   // and a Ctrl-C aimed at the test runner does not kill the servers before the supervisor can stop them in order.
   const supervisor = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
   supervisor.unref();
+  const gone = new AbortController();
   const exited = new Promise<never>((_, reject) =>
-    supervisor.once('exit', (code) =>
-      reject(new Error(`the local cluster failed to start (supervisor exit ${code}); see ${path.join(dir, 'logs')}: ${failure(dir)}`)),
-    ),
+    supervisor.once('exit', (code) => {
+      gone.abort();
+      reject(new Error(`the local cluster failed to start (supervisor exit ${code}); see ${path.join(dir, 'logs')}: ${failure(dir)}`));
+    }),
   );
-  const ready = waitFor(() => readClusterInfo(dir), { timeoutMs: options.timeoutMs ?? 30 * 60_000, intervalMs: 200, what: 'the local cluster' });
-  return Promise.race([ready, exited]);
+  exited.catch(() => undefined);
+  const ready = waitFor(() => readClusterInfo(dir), {
+    timeoutMs: options.timeoutMs ?? 30 * 60_000,
+    intervalMs: 200,
+    what: 'the local cluster',
+    signal: gone.signal,
+  });
+  try {
+    return await Promise.race([ready, exited]);
+  } finally {
+    supervisor.removeAllListeners('exit');
+  }
 }
 
 /** Stops the cluster started from `dir` and waits until all its processes are gone. */

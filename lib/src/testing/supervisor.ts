@@ -204,7 +204,8 @@ async function stop(code: number): Promise<void> {
     if (!exited) child.kill('SIGKILL');
     log(`stopped ${name}`);
   }
-  if (values['remove-dir-on-exit'] && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  // A failed start keeps its directory: the logs say why.
+  if (code === 0 && values['remove-dir-on-exit'] && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   else rmSync(path.join(dir, 'cluster.json'), { force: true });
   process.exit(code);
 }

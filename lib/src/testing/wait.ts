@@ -5,6 +5,8 @@ export interface WaitOptions {
   intervalMs?: number;
   /** Says what was awaited, for the timeout error. */
   what?: string;
+  /** Stops waiting (rejecting) when aborted. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -21,6 +23,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T
     } catch (error) {
       lastError = error;
     }
+    if (options.signal?.aborted) throw new Error(`stopped waiting for ${options.what ?? 'a condition'}`, { cause: options.signal.reason });
     if (Date.now() >= deadline) {
       const reason = lastError instanceof Error ? `: last error: ${lastError.message}` : '';
       throw new Error(`timed out after ${options.timeoutMs ?? 30_000} ms waiting for ${options.what ?? 'a condition'}${reason}`, { cause: lastError });

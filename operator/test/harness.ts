@@ -1,0 +1,106 @@
+// Running the operator in the test process against the real local API server, and talking to it as a sidecar
+// would: gRPC over mutual TLS with SVIDs from a test trust bundle (what sentry would issue).
+import * as grpc from '@grpc/grpc-js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import {
+  controlPlaneId,
+  createLogger,
+  createMetricsRegistry,
+  grpcClientCredentials,
+  protos,
+  Readiness,
+  silentLogger,
+  StaticSvidSource,
+  type Logger,
+  type Registry,
+  type SpiffeId,
+} from '@tapr/lib';
+import { adminKubeConfig, createTestTrustBundle, issueTestSvid, waitFor, type TestTrustBundle } from '@tapr/lib/testing';
+import { KubeHttp } from '../src/kube/kubeHttp.js';
+import { createOperatorMetrics } from '../src/metrics.js';
+import { Operator, type OperatorDeps, type OperatorSettings } from '../src/operator.js';
+
+export const controlPlaneNamespace = 'dapr-system';
+
+export interface RunningOperator {
+  operator: Operator;
+  readiness: Readiness;
+  registry: Registry;
+  port: number;
+  http: KubeHttp;
+  stop(): Promise<void>;
+}
+
+export function testLogger(name: string): Logger {
+  return process.env['TAPR_TEST_LOGS'] ? createLogger({ scope: `test.${name}`, level: 'debug' }) : silentLogger();
+}
+
+export async function startOperator(
+  bundle: TestTrustBundle,
+  settings: Partial<OperatorSettings> = {},
+  deps: Partial<OperatorDeps> & { kubeConfig?: KubeConfig } = {},
+): Promise<RunningOperator> {
+  const namespace = settings.namespace ?? controlPlaneNamespace;
+  const svid = new StaticSvidSource(await issueTestSvid(bundle, controlPlaneId('operator', bundle.trustDomain, namespace), { dnsNames: [`dapr-webhook.${namespace}.svc`] }));
+  const http = new KubeHttp(deps.kubeConfig ?? adminKubeConfig());
+  const readiness = new Readiness();
+  const registry = createMetricsRegistry();
+  const operator = new Operator(
+    {
+      namespace,
+      watchNamespace: '',
+      leaderElection: false,
+      serviceReconciler: false,
+      argoRolloutServiceReconciler: false,
+      apiPort: 0,
+      apiListenAddress: '127.0.0.1',
+      webhookPort: 0,
+      webhookListenAddress: '127.0.0.1',
+      conversionWebhook: false,
+      ...settings,
+    },
+    { http, svid, logger: testLogger('operator'), readiness, metrics: createOperatorMetrics(registry), ...deps },
+  );
+  const controller = new AbortController();
+  const running = operator.run(controller.signal);
+  running.catch(() => undefined);
+  await waitFor(() => readiness.healthy, { what: `operator readiness (${JSON.stringify(readiness.pending())})`, timeoutMs: 60_000 });
+  return {
+    operator,
+    readiness,
+    registry,
+    port: operator.api.port,
+    http,
+    async stop() {
+      controller.abort();
+      await running;
+      http.close();
+    },
+  };
+}
+
+export type OperatorClient = InstanceType<typeof protos.operatorGrpc.OperatorClient>;
+
+/** A client presenting an SVID for `ns/appId` (or no certificate at all), verifying the server's SPIFFE ID. */
+export async function operatorClient(bundle: TestTrustBundle, port: number, id?: { namespace: string; appId: string }): Promise<OperatorClient> {
+  const source = id ? new StaticSvidSource(await issueTestSvid(bundle, { trustDomain: 'public', ...id } satisfies SpiffeId)) : undefined;
+  const credentials = grpcClientCredentials({
+    trustAnchorsPem: () => bundle.rootPem,
+    serverId: controlPlaneId('operator', bundle.trustDomain, controlPlaneNamespace),
+    source,
+  });
+  return new protos.operatorGrpc.OperatorClient(`127.0.0.1:${port}`, credentials);
+}
+
+export { createTestTrustBundle };
+
+/** Calls a unary method and returns a promise. */
+export function call<Req, Res>(client: OperatorClient, method: string, request: Req, timeoutMs = 10_000): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, (req: Req, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Res) => void) => void>)[method]!;
+    fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response)));
+  });
+}
+
+export const text = (bytes: Uint8Array | string): string => (typeof bytes === 'string' ? Buffer.from(bytes, 'base64').toString() : Buffer.from(bytes).toString());
+export const json = (bytes: Uint8Array | string): Record<string, any> => JSON.parse(text(bytes)) as Record<string, any>;

@@ -1,0 +1,168 @@
+// One sidecar's ReportDaprStatus stream, at the gRPC edge: decodes and authorises every Host, turns them into
+// core events, writes the core's orders, and ends the stream with the status each error calls for.
+// Backpressure: writes never block anything (grpc-js buffers them); a stream whose buffered orders do not drain
+// for `sendStallTimeoutMs` — a sidecar that stopped reading — is reset with RESOURCE_EXHAUSTED and dropped, so the
+// round goes on without it instead of waiting for the dissemination timeout.
+import http2 from 'node:http2';
+import type * as grpc from '@grpc/grpc-js';
+import { describeError, protos, type Logger, type SpiffeId } from '@tapr/lib';
+import { authorizeHost, type AuthorizeOptions } from './authorize.js';
+import { PlacementError } from './errors.js';
+import { HostOperation } from './host.js';
+import { hostFromProto } from './wire.js';
+import { toGrpcStatus } from './status.js';
+import type { EncodedOrder, PlacementEvent, StreamPort } from './events.js';
+
+type HostMessage = InstanceType<typeof protos.placement.Host>;
+export type PlacementCall = grpc.ServerDuplexStream<HostMessage, Buffer>;
+
+export interface ConnectionOptions {
+  id: number;
+  call: PlacementCall;
+  caller: SpiffeId | undefined;
+  authorize: AuthorizeOptions;
+  /** A stream must send its first report within this time. */
+  firstReportTimeoutMs: number;
+  sendStallTimeoutMs: number;
+  /** Buffered bytes at which a stream is dropped at once, stall or not. */
+  maxBufferedBytes: number;
+  enqueue: (event: PlacementEvent) => void;
+  logger: Logger;
+}
+
+export class SidecarConnection implements StreamPort {
+  readonly id: number;
+  readonly peer: string;
+  readonly #call: PlacementCall;
+  #namespace: string | undefined;
+  #host = '';
+  #state: 'awaiting-report' | 'open' | 'closed' = 'awaiting-report';
+  #firstReportTimer: NodeJS.Timeout | undefined;
+  #stallTimer: NodeJS.Timeout | undefined;
+  #bufferedBytes = 0;
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.id = options.id;
+    this.#call = options.call;
+    this.peer = options.call.getPeer();
+  }
+
+  start(): void {
+    const call = this.#call;
+    this.#firstReportTimer = setTimeout(() => {
+      this.#fail(new PlacementError('deadline-exceeded', `no host report within ${this.options.firstReportTimeoutMs} ms of opening the stream`));
+    }, this.options.firstReportTimeoutMs);
+    call.on('data', (message: HostMessage) => this.#receive(message));
+    call.on('end', () => {
+      // The sidecar closed its side (daprd does on shutdown): finish ours with OK.
+      this.#closed(undefined);
+      call.end();
+    });
+    call.on('error', (error: Error) => this.#closed(error));
+    call.on('cancelled', () => this.#closed(new Error('stream cancelled by the client')));
+  }
+
+  send(order: EncodedOrder): void {
+    if (this.#state === 'closed') return;
+    const bytes = order.payload as Buffer;
+    this.#bufferedBytes += bytes.length;
+    this.#call.write(bytes, () => {
+      this.#bufferedBytes -= bytes.length;
+      if (this.#call.writableLength === 0) this.#clearStall();
+    });
+    if (this.#bufferedBytes > this.options.maxBufferedBytes) {
+      this.#reset(`${this.#bufferedBytes} bytes of orders are waiting to be sent`);
+    } else if (this.#call.writableLength > 0 && !this.#stallTimer) {
+      this.#stallTimer = setTimeout(() => {
+        this.#stallTimer = undefined;
+        if (this.#call.writableLength > 0) this.#reset(`${this.#bufferedBytes} bytes unsent for ${this.options.sendStallTimeoutMs} ms`);
+      }, this.options.sendStallTimeoutMs);
+    }
+  }
+
+  /** Ends the stream with the error's status (the core has already forgotten it). */
+  close(error: PlacementError): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#clearTimers();
+    this.options.logger.info('closing stream', { stream: this.id, peer: this.peer, host: this.#host, code: error.code, reason: error.message });
+    this.#call.emit('error', toGrpcStatus(error));
+    // A stream that does not read never lets the status through (it queues behind unsent data): reset it.
+    if (this.#call.writableLength > 0) this.#resetHttp2Stream();
+  }
+
+  #receive(message: HostMessage): void {
+    if (this.#state === 'closed') return;
+    const host = hostFromProto(message);
+    try {
+      authorizeHost(host, this.options.caller, this.options.authorize);
+      if (this.#state === 'awaiting-report' && host.operation !== HostOperation.report && host.operation !== HostOperation.unknown) {
+        throw new PlacementError('invalid-argument', 'the first message of a stream must be a REPORT of the host');
+      }
+      if (this.#namespace !== undefined && host.namespace !== this.#namespace) {
+        throw new PlacementError('invalid-argument', `a stream cannot change namespace (opened in ${this.#namespace}, got ${host.namespace})`);
+      }
+    } catch (error) {
+      if (!(error instanceof PlacementError)) throw error;
+      this.options.logger.warn('refusing a host report', { stream: this.id, peer: this.peer, host: host.name, app: host.id, code: error.code, reason: error.message });
+      this.#fail(error);
+      return;
+    }
+    if (this.#state === 'awaiting-report') {
+      clearTimeout(this.#firstReportTimer);
+      this.#state = 'open';
+      this.#namespace = host.namespace;
+      this.#host = host.name;
+      this.options.logger.info('sidecar connected', { stream: this.id, peer: this.peer, namespace: host.namespace, app: host.id, host: host.name, actorTypes: host.entities.length });
+      this.options.enqueue({ kind: 'streamOpened', stream: this, host });
+      return;
+    }
+    if (host.operation === HostOperation.report) this.#host = host.name || this.#host;
+    this.options.enqueue({ kind: 'hostReported', streamId: this.id, namespace: this.#namespace!, host });
+  }
+
+  /** Closes the stream for a reason found at the edge, and tells the core. */
+  #fail(error: PlacementError): void {
+    const wasOpen = this.#state === 'open';
+    this.close(error);
+    if (wasOpen) this.options.enqueue({ kind: 'streamClosed', streamId: this.id, namespace: this.#namespace!, reason: error });
+  }
+
+  #closed(reason: Error | undefined): void {
+    if (this.#state === 'closed') return;
+    const wasOpen = this.#state === 'open';
+    this.#state = 'closed';
+    this.#clearTimers();
+    this.options.logger.info('sidecar disconnected', { stream: this.id, peer: this.peer, host: this.#host, reason: reason ? describeError(reason) : 'closed by the sidecar' });
+    if (wasOpen) this.options.enqueue({ kind: 'streamClosed', streamId: this.id, namespace: this.#namespace!, reason });
+  }
+
+  #reset(why: string): void {
+    if (this.#state === 'closed') return;
+    const error = new PlacementError('resource-exhausted', `stream stopped reading placement orders: ${why}`);
+    this.options.logger.warn('dropping a stream that does not read', { stream: this.id, peer: this.peer, host: this.#host, reason: error.message });
+    this.#fail(error);
+    this.#resetHttp2Stream();
+  }
+
+  /**
+   * RST_STREAM with ENHANCE_YOUR_CALM, which gRPC clients (grpc-go, grpc-js) report as RESOURCE_EXHAUSTED.
+   * grpc-js has no public call for it; the HTTP/2 stream is reached through the call's internals, and if their
+   * shape ever changes the stream is at least ended by the keepalive or the dissemination timeout.
+   */
+  #resetHttp2Stream(): void {
+    const inner = (this.#call as unknown as { call?: { stream?: unknown; nextCall?: { stream?: unknown } } }).call;
+    const stream = (inner?.stream ?? inner?.nextCall?.stream) as http2.ServerHttp2Stream | undefined;
+    if (stream && typeof stream.close === 'function' && !stream.closed) stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  #clearStall(): void {
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#firstReportTimer);
+    this.#clearStall();
+  }
+}

@@ -1,0 +1,120 @@
+// The gRPC server sidecars connect to: `dapr.proto.placement.v1.Placement/ReportDaprStatus` on `--port`, with
+// Dapr's keepalive as the failure detector (the server pings every `keepaliveTimeMs`; a sidecar that does not
+// answer within `keepaliveTimeoutMs` is disconnected, and its host leaves the table). Only the leader serves:
+// followers refuse with FailedPrecondition "node id=… is not a leader …", so daprd moves on to the next address.
+import * as grpc from '@grpc/grpc-js';
+import { callerSpiffeId, deferred, type Logger, type ReadinessTarget, type SpiffeId } from '@tapr/lib';
+import { SidecarConnection, type PlacementCall } from './connection.js';
+import { PlacementError, notLeaderError } from './errors.js';
+import { placementServiceDefinition } from './wire.js';
+import { toGrpcStatus } from './status.js';
+import type { AuthorizeOptions } from './authorize.js';
+import type { PlacementCore } from './core.js';
+
+export interface PlacementServerOptions {
+  nodeId: string;
+  port: number;
+  /** "" = every interface. */
+  listenAddress: string;
+  credentials: grpc.ServerCredentials;
+  /** mTLS on: callers are identified (and authorised) by their certificate's SPIFFE ID. */
+  mtls: boolean;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  maxActorTypesPerHost: number;
+  firstReportTimeoutMs: number;
+  sendStallTimeoutMs: number;
+  maxBufferedBytes: number;
+  core: PlacementCore;
+  readiness: ReadinessTarget;
+  logger: Logger;
+  /** How a call's SPIFFE ID is found; tests may replace it. */
+  callerId?: (call: PlacementCall) => SpiffeId | undefined;
+}
+
+export class PlacementServer {
+  #boundPort = 0;
+  #nextStreamId = 1;
+  #shuttingDown = false;
+  readonly #listening = deferred();
+
+  constructor(private readonly options: PlacementServerOptions) {}
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { options } = this;
+    const server = new grpc.Server({
+      'grpc.keepalive_time_ms': options.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
+    });
+    server.addService(placementServiceDefinition(), { reportDaprStatus: (call: PlacementCall) => this.#accept(call) });
+    this.#boundPort = await bind(server, options.listenAddress, options.port, options.credentials);
+    options.readiness.ready();
+    options.logger.info('placement gRPC server listening', { port: this.#boundPort, tls: options.mtls, nodeId: options.nodeId });
+    this.#listening.resolve();
+
+    await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    this.#shuttingDown = true;
+    options.readiness.notReady('shutting down');
+    options.core.enqueue({ kind: 'shutdown', reason: new PlacementError('unavailable', 'placement server is shutting down') });
+    await shutdown(server, 5000);
+    options.logger.info('placement gRPC server stopped');
+  }
+
+  whenListening(): Promise<void> {
+    return this.#listening.promise;
+  }
+
+  get port(): number {
+    return this.#boundPort;
+  }
+
+  #accept(call: PlacementCall): void {
+    const { options } = this;
+    if (!options.core.isLeader) {
+      options.logger.debug('refusing a stream: not the leader', { peer: call.getPeer() });
+      call.emit('error', toGrpcStatus(notLeaderError(options.nodeId)));
+      return;
+    }
+    if (this.#shuttingDown) {
+      call.emit('error', toGrpcStatus(new PlacementError('unavailable', 'placement server is shutting down')));
+      return;
+    }
+    const connection = new SidecarConnection({
+      id: this.#nextStreamId++,
+      call,
+      caller: options.mtls ? (options.callerId ?? callerSpiffeId)(call) : undefined,
+      authorize: { mtls: options.mtls, maxActorTypesPerHost: options.maxActorTypesPerHost },
+      firstReportTimeoutMs: options.firstReportTimeoutMs,
+      sendStallTimeoutMs: options.sendStallTimeoutMs,
+      maxBufferedBytes: options.maxBufferedBytes,
+      enqueue: (event) => options.core.enqueue(event),
+      logger: options.logger,
+    });
+    connection.start();
+  }
+}
+
+function bind(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
+  // Go's "" listens on every interface; for grpc-js that is "[::]" (dual stack), or 0.0.0.0 without IPv6.
+  const attempt = (address: string) =>
+    new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, credentials, (error, bound) =>
+        error ? reject(new Error(`cannot listen on ${address}: ${error.message}`, { cause: error })) : resolve(bound),
+      ),
+    );
+  if (host !== '') return attempt(`${host.includes(':') ? `[${host}]` : host}:${port}`);
+  return attempt(`[::]:${port}`).catch(() => attempt(`0.0.0.0:${port}`));
+}
+
+function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

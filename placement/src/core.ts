@@ -8,7 +8,7 @@ import { NamespaceDisseminator, type BatchOptions, type DisseminatorObserver, ty
 import { SettlePolicy, type SettleOptions } from './settle.js';
 import type { PlacementEvent, Timers } from './events.js';
 import type { HostReport } from './host.js';
-import type { PlacementError } from './errors.js';
+import { PlacementError } from './errors.js';
 
 export interface PlacementCoreOptions {
   disseminateTimeoutMs: number;
@@ -88,9 +88,13 @@ export class PlacementCore {
         this.#namespaces.get(event.namespace)?.report(event.streamId, event.host);
         if (this.#settle) this.#checkSettled();
         break;
-      case 'streamClosed':
-        this.#namespaces.get(event.namespace)?.closed(event.streamId);
+      case 'streamClosed': {
+        const ns = this.#namespaces.get(event.namespace);
+        // Streams the edge dropped (e.g. not reading) count as dropped; sidecars that left do not.
+        if (ns?.has(event.streamId) && event.reason instanceof PlacementError) this.options.observer.streamDropped(event.namespace, event.reason.code);
+        ns?.closed(event.streamId);
         break;
+      }
       case 'roundTimedOut':
         this.#namespaces.get(event.namespace)?.timedOut(event.version);
         break;

@@ -115,6 +115,10 @@ export class NamespaceDisseminator {
     return [...this.#published].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  has(streamId: number): boolean {
+    return this.#streams.has(streamId) || this.#waiting.some((w) => w.port.id === streamId);
+  }
+
   open(port: StreamPort, host: HostReport): void {
     if (this.#phase !== 'idle') {
       this.#waiting.push({ port, host });

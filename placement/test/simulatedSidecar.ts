@@ -80,6 +80,15 @@ export class SimulatedSidecar {
     this.#client?.close();
   }
 
+  /** Stops reading orders (flow control then stops the server's writes); `resumeReading` undoes it. */
+  pauseReading(): void {
+    this.#call?.pause();
+  }
+
+  resumeReading(): void {
+    this.#call?.resume();
+  }
+
   /** Sends an arbitrary Host on the open stream (bad-input tests). */
   sendRaw(host: InstanceType<typeof Host>): void {
     this.#call?.write(host);

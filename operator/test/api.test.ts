@@ -57,9 +57,9 @@ describe('the Operator API', () => {
     await apply(component(nsA, 'billing-only', { scopes: ['billing'] }));
     await apply(component(nsB, 'b-store'));
     running = await startOperator(bundle);
-    orders = await operatorClient(bundle, running.port, { namespace: nsA, appId: 'orders' });
-    billing = await operatorClient(bundle, running.port, { namespace: nsA, appId: 'billing' });
-    otherNs = await operatorClient(bundle, running.port, { namespace: nsB, appId: 'orders' });
+    orders = await operatorClient(bundle, running, { namespace: nsA, appId: 'orders' });
+    billing = await operatorClient(bundle, running, { namespace: nsA, appId: 'billing' });
+    otherNs = await operatorClient(bundle, running, { namespace: nsB, appId: 'orders' });
   });
 
   afterAll(async () => {
@@ -88,12 +88,12 @@ describe('the Operator API', () => {
     });
 
     it('rejects clients without a certificate, or with one from another CA', async () => {
-      const anonymous = await operatorClient(bundle, running.port);
+      const anonymous = await operatorClient(bundle, running);
       await expect(listComponents(anonymous, nsA)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
       anonymous.close();
 
       const stranger = await createTestTrustBundle();
-      const foreign = await operatorClient({ ...bundle, issuer: stranger.issuer } as TestTrustBundle, running.port, { namespace: nsA, appId: 'orders' });
+      const foreign = await operatorClient({ ...bundle, issuer: stranger.issuer } as TestTrustBundle, running, { namespace: nsA, appId: 'orders' });
       await expect(listComponents(foreign, nsA)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
       foreign.close();
     });
@@ -102,7 +102,7 @@ describe('the Operator API', () => {
       const ns = await createTestNamespace('missing-secret');
       try {
         await apply(component(ns, 'needs-secret', { secret: 'absent' }));
-        const client = await operatorClient(bundle, running.port, { namespace: ns, appId: 'orders' });
+        const client = await operatorClient(bundle, running, { namespace: ns, appId: 'orders' });
         const error = await waitFor(() => listComponents(client, ns).then(() => undefined, (e: grpc.ServiceError) => e), { what: 'a failed ListComponents' });
         expect(error.code).toBe(grpc.status.FAILED_PRECONDITION);
         expect(error.details).toMatch(/Secret "absent" for metadata item "redisPassword" does not exist/);

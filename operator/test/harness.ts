@@ -27,6 +27,8 @@ export interface RunningOperator {
   readiness: Readiness;
   registry: Registry;
   port: number;
+  /** The control plane namespace (part of the operator's SPIFFE ID). */
+  namespace: string;
   http: KubeHttp;
   stop(): Promise<void>;
 }
@@ -41,7 +43,7 @@ export async function startOperator(
   deps: Partial<OperatorDeps> & { kubeConfig?: KubeConfig } = {},
 ): Promise<RunningOperator> {
   const namespace = settings.namespace ?? controlPlaneNamespace;
-  const svid = new StaticSvidSource(await issueTestSvid(bundle, controlPlaneId('operator', bundle.trustDomain, namespace), { dnsNames: [`dapr-webhook.${namespace}.svc`] }));
+  const svid = new StaticSvidSource(await issueTestSvid(bundle, controlPlaneId('operator', bundle.trustDomain, namespace), { dnsNames: [`dapr-webhook.${namespace}.svc`, 'localhost'] }));
   const http = new KubeHttp(deps.kubeConfig ?? adminKubeConfig());
   const readiness = new Readiness();
   const registry = createMetricsRegistry();
@@ -70,6 +72,7 @@ export async function startOperator(
     readiness,
     registry,
     port: operator.api.port,
+    namespace,
     http,
     async stop() {
       controller.abort();
@@ -82,14 +85,18 @@ export async function startOperator(
 export type OperatorClient = InstanceType<typeof protos.operatorGrpc.OperatorClient>;
 
 /** A client presenting an SVID for `ns/appId` (or no certificate at all), verifying the server's SPIFFE ID. */
-export async function operatorClient(bundle: TestTrustBundle, port: number, id?: { namespace: string; appId: string }): Promise<OperatorClient> {
+export async function operatorClient(
+  bundle: TestTrustBundle,
+  server: Pick<RunningOperator, 'port' | 'namespace'>,
+  id?: { namespace: string; appId: string },
+): Promise<OperatorClient> {
   const source = id ? new StaticSvidSource(await issueTestSvid(bundle, { trustDomain: 'public', ...id } satisfies SpiffeId)) : undefined;
   const credentials = grpcClientCredentials({
     trustAnchorsPem: () => bundle.rootPem,
-    serverId: controlPlaneId('operator', bundle.trustDomain, controlPlaneNamespace),
+    serverId: controlPlaneId('operator', bundle.trustDomain, server.namespace),
     source,
   });
-  return new protos.operatorGrpc.OperatorClient(`127.0.0.1:${port}`, credentials);
+  return new protos.operatorGrpc.OperatorClient(`127.0.0.1:${server.port}`, credentials);
 }
 
 export { createTestTrustBundle };

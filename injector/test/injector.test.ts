@@ -235,6 +235,18 @@ describe('the injector against the real API server', () => {
     expect((await core.listNamespacedPod({ namespace: appNs, labelSelector: 'app=broken' })).items).toEqual([]);
   });
 
+  it('requires dapr.io/app-id on controller-made pods, which have no name yet when admitted (as Dapr 1.17)', async () => {
+    await apps.createNamespacedDeployment({ namespace: appNs, body: deployment('anonymous', { 'dapr.io/enabled': 'true' }) });
+    const message = await waitFor(
+      async () => {
+        const events = await core.listNamespacedEvent({ namespace: appNs, fieldSelector: 'involvedObject.kind=ReplicaSet,reason=FailedCreate' });
+        return events.items.map((e) => e.message ?? '').find((m) => m.includes('anonymous') || m.includes('dapr.io/app-id: ""'));
+      },
+      { what: 'a FailedCreate event about the missing app id', timeoutMs: 60_000 },
+    );
+    expect(message).toContain('annotation dapr.io/app-id: "" is not valid; expected an app id: it is required when the pod has no name');
+  });
+
   it('injects pods made by the Job controller', async () => {
     await kc.makeApiClient(BatchV1Api).createNamespacedJob({
       namespace: appNs,

@@ -1,0 +1,117 @@
+// Signing on worker threads. Jobs go to the worker with the fewest in flight, collected into one message per
+// worker per event-loop turn (a message costs about as much as a small job). Each worker is told about an issuer
+// the first time a job needs it, so a job is always signed by the issuer its response will name. A worker that
+// dies fails its in-flight jobs and is replaced.
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '@tapr/lib';
+import { CsrError } from '../x509/csr.js';
+import type { IssuerHandle, SignJob, Signer } from './signer.js';
+import type { WorkerJob, WorkerResult } from './workerProtocol.js';
+
+interface Pending {
+  resolve: (der: Buffer) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  queue: WorkerJob[];
+  issuersSent: Set<number>;
+  newIssuer?: IssuerHandle;
+  flushScheduled: boolean;
+}
+
+export interface WorkerPoolOptions {
+  size: number;
+  logger: Logger;
+  /** The compiled worker module; defaults to signWorker.js next to this file. */
+  workerScript?: URL;
+}
+
+export class WorkerPoolSigner implements Signer {
+  readonly #slots: Slot[] = [];
+  readonly #script: URL;
+  #nextId = 1;
+  #closed = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.#script = options.workerScript ?? new URL('./signWorker.js', import.meta.url);
+    if (!existsSync(fileURLToPath(this.#script))) {
+      throw new Error(`signing worker ${fileURLToPath(this.#script)} not found (build sentry with tsc, or run with --signing-workers=0)`);
+    }
+    for (let i = 0; i < options.size; i++) this.#slots.push(this.#spawn());
+  }
+
+  sign(job: SignJob, issuer: IssuerHandle): Promise<Buffer> {
+    if (this.#closed) return Promise.reject(new Error('the signer is closed'));
+    const slot = this.#slots.reduce((best, s) => (s.pending.size < best.pending.size ? s : best));
+    const id = this.#nextId++;
+    return new Promise<Buffer>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      if (!slot.issuersSent.has(issuer.generation)) {
+        slot.issuersSent.add(issuer.generation);
+        slot.newIssuer = issuer;
+      }
+      slot.queue.push({
+        id,
+        generation: issuer.generation,
+        csr: job.csr,
+        uri: job.uri,
+        dnsNames: job.dnsNames,
+        notBefore: job.notBefore.getTime(),
+        notAfter: job.notAfter.getTime(),
+      });
+      if (!slot.flushScheduled) {
+        slot.flushScheduled = true;
+        setImmediate(() => this.#flush(slot));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #flush(slot: Slot): void {
+    slot.flushScheduled = false;
+    if (slot.queue.length === 0) return;
+    const jobs = slot.queue;
+    slot.queue = [];
+    const issuer = slot.newIssuer;
+    slot.newIssuer = undefined;
+    slot.worker.postMessage(issuer ? { issuer, jobs } : { jobs });
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(this.#script);
+    worker.unref();
+    const slot: Slot = { worker, pending: new Map(), queue: [], issuersSent: new Set(), flushScheduled: false };
+    worker.on('message', (results: WorkerResult[]) => {
+      for (const result of results) {
+        const pending = slot.pending.get(result.id);
+        if (!pending) continue;
+        slot.pending.delete(result.id);
+        if (result.der) pending.resolve(Buffer.from(result.der.buffer, result.der.byteOffset, result.der.byteLength));
+        else if (result.error && result.error.problem !== 'internal') pending.reject(new CsrError(result.error.problem, result.error.message));
+        else pending.reject(new Error(result.error?.message ?? 'signing worker returned nothing'));
+      }
+    });
+    const fail = (error: Error) => {
+      for (const pending of slot.pending.values()) pending.reject(new Error(`signing worker failed: ${error.message}`, { cause: error }));
+      slot.pending.clear();
+      if (this.#closed) return;
+      this.options.logger.error('a signing worker stopped; starting a new one', { error: error.message });
+      const index = this.#slots.indexOf(slot);
+      if (index >= 0) this.#slots[index] = this.#spawn();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (!this.#closed && this.#slots.includes(slot)) fail(new Error(`exited with code ${code}`));
+    });
+    return slot;
+  }
+}

@@ -45,6 +45,8 @@ export class SimulatedSidecar {
   /** Every status a stream of this sidecar ended with. */
   readonly statuses: grpc.StatusObject[] = [];
   readonly orders: Array<{ operation: string; version: number }> = [];
+  /** Every table received: from which placement address, its version, and the hosts per actor type. */
+  readonly updates: Array<{ from: string; version: number; hosts: Record<string, number> }> = [];
   /** Address of the stream currently open. */
   connectedTo: string | undefined;
   ackEnabled = true;
@@ -157,6 +159,11 @@ export class SimulatedSidecar {
         this.#pending = order.getTables();
         this.#updateSeen = true;
         this.table = toHeldTable(version, this.#pending);
+        this.updates.push({
+          from: this.connectedTo ?? '',
+          version,
+          hosts: Object.fromEntries(Object.entries(this.table.entries).map(([type, hosts]) => [type, Object.keys(hosts).length])),
+        });
         this.#ack(call, HostOperation.UPDATE, version);
         break;
       case 'unlock':

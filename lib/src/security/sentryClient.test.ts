@@ -36,7 +36,7 @@ async function fakeSentry(bundle: TestTrustBundle, serverSvid: Svid): Promise<Fa
       const uri = answer.issue ?? formatSpiffeId({ trustDomain: call.request.getTrustDomain() || 'public', namespace: call.request.getNamespace(), appId: call.request.getId() });
       const now = Date.now();
       void csr.publicKey
-        .export(ecdsa, ['verify'], webcrypto as unknown as Crypto)
+        .export(ecdsa, ['verify'], webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
         .then((publicKey) =>
           x509.X509CertificateGenerator.create({
             subject: '',

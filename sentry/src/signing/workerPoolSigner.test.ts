@@ -1,0 +1,60 @@
+// Runs the compiled worker (sentry/dist): build first with `npx tsc -b sentry` (npm test does).
+import { X509Certificate } from 'node:crypto';
+import { silentLogger } from '@tapr/lib';
+import { WorkerPoolSigner } from './workerPoolSigner.js';
+import { generateBundle } from '../ca/rotationSteps.js';
+import { CsrError } from '../x509/csr.js';
+import { peculiarCsr, opensslCsr } from '../testing/csr.js';
+import type { IssuerHandle } from './signer.js';
+
+const workerScript = new URL('../../dist/src/signing/signWorker.js', import.meta.url);
+const policy = { rootTtlMs: 3_600_000, issuerTtlMs: 3_600_000, allowedClockSkewMs: 0, workloadCertTtlMs: 60_000, pollIntervalMs: 1000 };
+
+async function issuer(generation: number): Promise<IssuerHandle & { cert: X509Certificate }> {
+  const material = await generateBundle({ trustDomain: 'cluster.local', namespace: 'dapr-system', now: new Date(), policy });
+  const cert = new X509Certificate(material.issuerChain);
+  return { generation, certDer: cert.raw, keyPem: material.issuerKey, cert };
+}
+
+describe('WorkerPoolSigner', () => {
+  let pool: WorkerPoolSigner;
+  beforeAll(() => {
+    pool = new WorkerPoolSigner({ size: 2, logger: silentLogger(), workerScript });
+  });
+  afterAll(() => pool.close());
+
+  const job = (csr: string | Buffer, uri = 'spiffe://public/ns/a/b') => ({ csr: Buffer.from(csr), uri, dnsNames: [], notBefore: new Date(), notAfter: new Date(Date.now() + 60_000) });
+
+  describe('when many jobs for two issuers are in flight at once', () => {
+    it('signs each with the issuer it names', async () => {
+      const [first, second] = await Promise.all([issuer(1), issuer(2)]);
+      const csrs = await Promise.all(Array.from({ length: 20 }, () => peculiarCsr()));
+      const results = await Promise.all(csrs.map((csr, i) => pool.sign(job(csr.pem, `spiffe://public/ns/a/app${i}`), i % 2 ? (second as IssuerHandle) : (first as IssuerHandle))));
+      results.forEach((der, i) => {
+        const leaf = new X509Certificate(der);
+        const by = i % 2 ? (second as { cert: X509Certificate }).cert : (first as { cert: X509Certificate }).cert;
+        expect(leaf.verify(by.publicKey)).toBe(true);
+        expect(leaf.subjectAltName).toBe(`URI:spiffe://public/ns/a/app${i}`);
+        expect(leaf.publicKey.export({ format: 'der', type: 'spki' }).equals(csrs[i]?.publicKeyInfo as Buffer)).toBe(true);
+      });
+    });
+  });
+
+  describe('when a CSR is refused in the worker', () => {
+    it('rejects with the CsrError and its problem, and keeps serving', async () => {
+      const handle = await issuer(3);
+      await expect(pool.sign(job('not a csr'), handle)).rejects.toMatchObject({ problem: 'malformed' });
+      await expect(pool.sign(job('not a csr'), handle)).rejects.toBeInstanceOf(CsrError);
+      const der = await pool.sign(job(opensslCsr('rsa').pem), handle);
+      expect(new X509Certificate(der).verify(handle.cert.publicKey)).toBe(true);
+    });
+  });
+});
+
+describe('WorkerPoolSigner without a compiled worker', () => {
+  it('says how to fix it', () => {
+    expect(() => new WorkerPoolSigner({ size: 1, logger: silentLogger(), workerScript: new URL('file:///nonexistent/signWorker.js') })).toThrow(
+      'signing worker /nonexistent/signWorker.js not found (build sentry with tsc, or run with --signing-workers=0)',
+    );
+  });
+});

@@ -1,0 +1,57 @@
+import { protos } from '@tapr/lib';
+import { WireOrderCodec, hostFromProto, hostToProto, placementServiceDefinition } from './wire.js';
+import { report } from './fakes.js';
+
+const keys = (map: { forEach(fn: (value: unknown, key: string) => void): void }) => {
+  const out: string[] = [];
+  map.forEach((_value, key) => out.push(key));
+  return out.sort();
+};
+const decode = (payload: unknown) => protos.placement.PlacementOrder.deserializeBinary(new Uint8Array(payload as Buffer));
+
+describe('WireOrderCodec', () => {
+  const codec = new WireOrderCodec(100);
+
+  it('encodes lock and unlock as Dapr’s lowercase operations with the version', () => {
+    expect(decode(codec.lock(7).payload).toObject()).toEqual({ operation: 'lock', version: 7, tables: undefined });
+    expect(decode(codec.unlock(7).payload).toObject()).toEqual({ operation: 'unlock', version: 7, tables: undefined });
+  });
+
+  it('encodes update with load_map keyed by host name per actor type, the decimal version and the replication factor', () => {
+    const a = report('10.0.0.1:50002', ['counter', 'timer']);
+    const b = report('10.0.0.2:50002', ['counter'], { id: 'other' });
+    const order = decode(codec.update(4, [a, b]).payload);
+    expect(order.getOperation()).toBe('update');
+    expect(order.getVersion()).toBe(4);
+    const tables = order.getTables()!;
+    expect(tables.getVersion()).toBe('4');
+    expect(tables.getReplicationFactor()).toBe(100);
+    expect(tables.getApiLevel()).toBe(0);
+    expect(keys(tables.getEntriesMap())).toEqual(['counter', 'timer']);
+    const counter = tables.getEntriesMap().get('counter')!;
+    expect(keys(counter.getLoadMapMap())).toEqual(['10.0.0.1:50002', '10.0.0.2:50002']);
+    expect(counter.getHostsMap().getLength()).toBe(0);
+    expect(counter.getSortedSetList()).toEqual([]);
+    expect(hostFromProto(counter.getLoadMapMap().get('10.0.0.2:50002')!)).toEqual(b);
+    expect(keys(tables.getEntriesMap().get('timer')!.getLoadMapMap())).toEqual(['10.0.0.1:50002']);
+  });
+});
+
+describe('hostFromProto', () => {
+  it('sorts entities and keeps the version only when present', () => {
+    const message = hostToProto(report('h:1', ['b', 'a'])).setEntitiesList(['b', 'a']);
+    expect(hostFromProto(message).entities).toEqual(['a', 'b']);
+    expect('version' in hostFromProto(message)).toBe(false);
+    expect(hostFromProto(message.setVersion(0)).version).toBe(0);
+  });
+});
+
+describe('placementServiceDefinition', () => {
+  it('passes pre-encoded orders through and still serializes messages', () => {
+    const { responseSerialize } = placementServiceDefinition().reportDaprStatus;
+    const bytes = Buffer.from([1, 2, 3]);
+    expect(responseSerialize(bytes)).toBe(bytes);
+    const order = new protos.placement.PlacementOrder().setOperation('lock').setVersion(1);
+    expect(decode(responseSerialize(order)).getOperation()).toBe('lock');
+  });
+});

@@ -35,7 +35,11 @@ function outcome(result: KubectlResult): { code: number; stderr: string } {
 async function readBack(text: string, namespace: string): Promise<DaprObject> {
   const result = await kubectl(['get', '-n', namespace, '-f', '-', '-o', 'json'], { input: text });
   expect(outcome(result)).toEqual({ code: 0, stderr: '' });
-  return JSON.parse(result.stdout) as DaprObject;
+  // `get -f` answers with a List even for one object.
+  const list = JSON.parse(result.stdout) as { kind: string; items?: DaprObject[] };
+  if (list.kind !== 'List') return list as unknown as DaprObject;
+  expect(list.items).toHaveLength(1);
+  return list.items![0]!;
 }
 
 /** The global setup installs crds/; this covers runs before it does (apply is idempotent). */

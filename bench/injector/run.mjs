@@ -1,5 +1,5 @@
 // Admission throughput and latency over HTTPS (keep-alive) at several concurrency levels.
-//   node bench/injector/run.mjs [--seconds 5] [--concurrency 1,16,64] [--mode injector|bare|canned]
+//   node bench/injector/run.mjs [--seconds 5] [--concurrency 1,16,64] [--mode injector|bare|canned] [--distinct]
 // Modes: injector — the real webhook; bare — a bare node:https handler answering a tiny review (transport floor);
 // canned — a bare handler answering the injector's real response, computed once (transport floor at the real size).
 // Needs `npx tsc -b injector` first. The server runs in its own process; this process is the client (both share
@@ -19,6 +19,17 @@ const seconds = Number(arg('seconds', '5'));
 const levels = arg('concurrency', '1,16,64').split(',').map(Number);
 const mode = arg('mode', 'injector');
 
+const distinct = process.argv.includes('--distinct');
+const uidText = '705ab4f5-6393-11e8-b7cc-42010a800002';
+let counter = 0;
+// Every request gets its own uid, as from the API server; with --distinct every pod differs too (a label value),
+// so no two requests are answered alike (no replica cache hits).
+function nextBody() {
+  counter++;
+  const uid = `${uidText.slice(0, -8)}${String(counter).padStart(8, '0')}`;
+  const withUid = reviewBody.replace(uidText, uid);
+  return distinct ? withUid.replace('"pod-template-hash":"7d4f8b9c5"', `"pod-template-hash":"h${counter}"`) : withUid;
+}
 const body = reviewBody;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -27,6 +38,7 @@ const [line] = await once(server.stdout, 'data');
 const port = Number(/listening (\d+)/.exec(line.toString())[1]);
 
 function request(agent) {
+  const body = nextBody();
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const req = https.request(
@@ -60,7 +72,7 @@ async function level(concurrency) {
   return { concurrency, requests: latencies.length, perSecond: Math.round(latencies.length / seconds), p50: pct(50), p99: pct(99) };
 }
 
-console.log(`mode ${mode} — ${seconds}s per level, HTTPS keep-alive, ${Buffer.byteLength(body)}-byte review`);
+console.log(`mode ${mode}${distinct ? ', every pod distinct' : ', replicas (identical pods)'} — ${seconds}s per level, HTTPS keep-alive, ${Buffer.byteLength(body)}-byte review`);
 console.log('concurrency  reviews/s  p50 ms  p99 ms');
 for (const c of levels) {
   const r = await level(c);

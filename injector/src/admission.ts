@@ -39,7 +39,23 @@ export interface AdmissionOptions {
 }
 
 export class Admission {
+  #anchors = '';
+  #anchorsVersion = 0;
+
   constructor(private readonly options: AdmissionOptions) {}
+
+  /**
+   * Names the state besides the request that answers depend on (trust anchors, mTLS setting, allowed UIDs):
+   * answers cached under another generation are stale.
+   */
+  generation(): string {
+    const anchors = this.options.trustAnchors();
+    if (anchors !== this.#anchors) {
+      this.#anchors = anchors;
+      this.#anchorsVersion++;
+    }
+    return `${this.#anchorsVersion}.${this.options.mtlsEnabled() ? 1 : 0}.${this.options.authorisation.version}`;
+  }
 
   review(request: AdmissionRequest): Outcome | Promise<Outcome> {
     if (request.kind?.kind !== 'Pod' || (request.operation !== undefined && request.operation !== 'CREATE')) return { result: 'ignored' };

@@ -35,23 +35,27 @@ export function parseAdmissionReview(body: string): ParsedReview {
   return { apiVersion, request: request as AdmissionRequest };
 }
 
-export function admissionResponse(apiVersion: string, uid: string, outcome: Outcome): string {
-  let response: Record<string, unknown>;
+/**
+ * The response, split around the uid (`before + JSON.stringify(uid) + after`), so a cached answer can be reused for
+ * another request with the same object. Written by concatenation: the patch is serialised once.
+ */
+export function admissionResponseParts(apiVersion: string, outcome: Outcome): { before: string; after: string } {
+  const before = `{"apiVersion":${JSON.stringify(apiVersion)},"kind":"AdmissionReview","response":{"uid":`;
   switch (outcome.result) {
     case 'injected':
-      response = { uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(outcome.patch)).toString('base64') };
-      break;
-    case 'denied':
-      response = {
-        uid,
-        allowed: false,
-        status: { status: 'Failure', code: outcome.code, reason: statusReasons[outcome.code], message: outcome.message },
-      };
-      break;
+      return { before, after: `,"allowed":true,"patchType":"JSONPatch","patch":"${Buffer.from(JSON.stringify(outcome.patch)).toString('base64')}"}}` };
+    case 'denied': {
+      const status = { status: 'Failure', code: outcome.code, reason: statusReasons[outcome.code], message: outcome.message };
+      return { before, after: `,"allowed":false,"status":${JSON.stringify(status)}}}` };
+    }
     default:
-      response = { uid, allowed: true };
+      return { before, after: ',"allowed":true}}' };
   }
-  return JSON.stringify({ apiVersion, kind: 'AdmissionReview', response });
+}
+
+export function admissionResponse(apiVersion: string, uid: string, outcome: Outcome): string {
+  const { before, after } = admissionResponseParts(apiVersion, outcome);
+  return before + JSON.stringify(uid) + after;
 }
 
 const statusReasons = { 400: 'BadRequest', 403: 'Forbidden', 500: 'InternalError' } as const;

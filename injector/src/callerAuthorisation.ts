@@ -90,12 +90,21 @@ const serviceAccountPrefix = 'system:serviceaccount:';
 
 export class CallerAuthorisation {
   #allowedUids: ReadonlySet<string> = new Set();
+  #version = 0;
 
   constructor(private readonly matcher: ServiceAccountMatcher) {}
 
   /** Replaces the allowed controller UIDs (from the service-account lookup). */
   setAllowedUids(uids: Iterable<string>): void {
-    this.#allowedUids = new Set(uids);
+    const next = new Set(uids);
+    if (next.size === this.#allowedUids.size && [...next].every((uid) => this.#allowedUids.has(uid))) return;
+    this.#allowedUids = next;
+    this.#version++;
+  }
+
+  /** Changes whenever the allowed UIDs do (answers cached under an older version are stale). */
+  get version(): number {
+    return this.#version;
   }
 
   get allowedUidCount(): number {

@@ -49,7 +49,7 @@ async function main(options: InjectorOptions, logger: Logger, signal: AbortSigna
   const parts: Part[] = [part('trust anchors', trustAnchors)];
   let certificates;
   if (options.certSource === 'sentry') {
-    const sentry = await sentryServingCertificates(options, trustAnchors, logger.child('security'));
+    const sentry = sentryServingCertificates(options, trustAnchors, logger.child('security'));
     certificates = sentry.certificates;
     parts.push(part('sentry SVID', sentry.svids));
   } else {

@@ -1,41 +1,16 @@
 // `--cert-source sentry`: the injector's SVID (id dapr-injector; sentry adds the DNS name
 // dapr-sidecar-injector.<ns>.svc) serves the webhook, and the trust anchors are the caBundle — as in Dapr.
 import { readFile } from 'node:fs/promises';
-import type { Logger, SvidSource } from '@tapr/lib';
+import type { Logger } from '@tapr/lib';
+import { SentrySvidSource } from '@tapr/lib/security/sentryClient';
 import type { InjectorOptions } from './options.js';
 import { SvidServingCertificates, type ServingCertificateSource } from './servingCertificate.js';
 
-interface SentrySvidSourceOptions {
-  sentryAddress: string;
-  trustAnchors: () => string;
-  trustDomain: string;
-  controlPlaneNamespace: string;
-  id: string;
-  namespace: string;
-  token?: () => Promise<string> | string;
-  validator?: 'KUBERNETES' | 'INSECURE' | 'JWKS';
-  logger: Logger;
-}
-
-type SentrySvidSourceClass = new (options: SentrySvidSourceOptions) => SvidSource & { run(signal: AbortSignal): Promise<void> };
-
-// The sentry client lives in lib (written with sentry); it is loaded by name so this workspace builds before it
-// lands. Replace with a static import of `SentrySvidSource` from '@tapr/lib' once lib exports it.
-const sentryClientModule = '@tapr/lib/security/sentryClient';
-
-export async function sentryServingCertificates(
+export function sentryServingCertificates(
   options: InjectorOptions,
   trustAnchors: { current(): string; subscribe(listener: (pem: string) => void): () => void },
   logger: Logger,
-): Promise<{ certificates: ServingCertificateSource; svids: { run(signal: AbortSignal): Promise<void> } }> {
-  let SentrySvidSource: SentrySvidSourceClass;
-  try {
-    ({ SentrySvidSource } = (await import(sentryClientModule)) as { SentrySvidSource: SentrySvidSourceClass });
-  } catch (error) {
-    throw new Error('--cert-source sentry: this build has no sentry client (lib/src/security/sentryClient.ts); use --cert-source self-managed', {
-      cause: error,
-    });
-  }
+): { certificates: ServingCertificateSource; svids: SentrySvidSource } {
   const tokenFile = options.sentryTokenFile;
   const svids = new SentrySvidSource({
     sentryAddress: options.sentryAddress,
@@ -44,8 +19,11 @@ export async function sentryServingCertificates(
     controlPlaneNamespace: options.namespace,
     id: 'dapr-injector',
     namespace: options.namespace,
+    // Control-plane services ask for their own trust domain (apps leave it to their Configuration).
+    requestTrustDomain: options.controlPlaneTrustDomain,
+    // Dapr: with a token file the KUBERNETES validator, without one sentry's default.
     token: tokenFile ? () => readFile(tokenFile, 'utf8') : undefined,
-    validator: tokenFile ? 'KUBERNETES' : 'INSECURE',
+    validator: tokenFile ? 'KUBERNETES' : undefined,
     logger,
   });
   return { certificates: new SvidServingCertificates(svids, trustAnchors), svids };

@@ -37,6 +37,7 @@ describe('WebhookServer', () => {
   let server: WebhookServer;
   let running: Promise<void>;
   let ca: string;
+  let anchors = 'PEM-1';
 
   beforeAll(async () => {
     const authority = await createCa('test webhook CA');
@@ -49,7 +50,7 @@ describe('WebhookServer', () => {
       admission: new Admission({
         template: new SidecarTemplate(testEnvironment),
         authorisation: new CallerAuthorisation(new ServiceAccountMatcher('')),
-        trustAnchors: () => 'PEM',
+        trustAnchors: () => anchors,
         mtlsEnabled: () => true,
       }),
       metrics: new InjectorMetrics(registry),
@@ -74,6 +75,27 @@ describe('WebhookServer', () => {
       expect(body).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'abc-123', allowed: true, patchType: 'JSONPatch' } });
       const patch = JSON.parse(Buffer.from(body.response.patch, 'base64').toString());
       expect(patch).toContainEqual(expect.objectContaining({ op: 'add', path: '/spec/containers/-', value: expect.objectContaining({ name: 'daprd' }) }));
+    });
+  });
+
+  describe('when replicas send identical pods', () => {
+    const pod = { metadata: { generateName: 'web-', annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'web' } }, spec: { containers: [{ name: 'a' }] } };
+    const ask = async (uid: string) => {
+      const body = review(pod).replace('"abc-123"', JSON.stringify(uid));
+      const response = JSON.parse((await post(server.port, ca, '/mutate', body)).body).response;
+      const patch = JSON.parse(Buffer.from(response.patch, 'base64').toString()) as Array<{ path: string; value: { env?: Array<{ name: string; value?: string }> } }>;
+      const daprd = patch.find((op) => op.path === '/spec/containers/-')!.value;
+      return { uid: response.uid as string, anchors: daprd.env!.find((e) => e.name === 'DAPR_TRUST_ANCHORS')!.value };
+    };
+
+    it('answers each with its own uid', async () => {
+      expect(await ask('replica-1')).toEqual({ uid: 'replica-1', anchors: 'PEM-1' });
+      expect(await ask('replica-2')).toEqual({ uid: 'replica-2', anchors: 'PEM-1' });
+    });
+
+    it('builds a fresh answer once the trust anchors change', async () => {
+      anchors = 'PEM-2';
+      expect(await ask('replica-3')).toEqual({ uid: 'replica-3', anchors: 'PEM-2' });
     });
   });
 

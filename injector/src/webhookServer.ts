@@ -6,7 +6,8 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { closeServer, listenServer, type Logger, type ReadinessTarget } from '@tapr/lib';
 import type { Admission, Outcome } from './admission.js';
-import { admissionResponse, MalformedReview, parseAdmissionReview } from './admissionReview.js';
+import { admissionResponseParts, MalformedReview, parseAdmissionReview } from './admissionReview.js';
+import { ReviewCache } from './reviewCache.js';
 import type { InjectorMetrics } from './metrics.js';
 import type { ServingCertificateSource } from './servingCertificate.js';
 
@@ -20,12 +21,17 @@ export interface WebhookServerOptions {
   logger: Logger;
   /** The largest body accepted (a pod is at most ~1.5 MiB in etcd; the review wraps it). */
   maxBodyBytes?: number;
+  /** Reuse answers for identical requests (replicas); default true. */
+  cacheAnswers?: boolean;
 }
 
 export class WebhookServer {
   #server: https.Server | undefined;
+  readonly #cache: ReviewCache | undefined;
 
-  constructor(private readonly options: WebhookServerOptions) {}
+  constructor(private readonly options: WebhookServerOptions) {
+    this.#cache = options.cacheAnswers === false ? undefined : new ReviewCache();
+  }
 
   get port(): number {
     const address = this.#server?.address();
@@ -99,8 +105,9 @@ export class WebhookServer {
       return plain(res, 400, error.message);
     }
     const { apiVersion, request } = review;
-    const finish = (outcome: Outcome) => {
-      const text = admissionResponse(apiVersion, request.uid, outcome);
+    const uid = JSON.stringify(request.uid);
+    const finish = (outcome: Outcome, before: string, after: string) => {
+      const text = before + uid + after;
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
       metrics.record(outcome, (performance.now() - started) / 1000);
       if (outcome.result === 'denied') {
@@ -109,15 +116,32 @@ export class WebhookServer {
         logger.debug('sidecar injected', { namespace: request.namespace, appId: outcome.appId, uid: request.uid, user: request.userInfo?.username });
       }
     };
+    const { admission } = this.options;
+    const key = this.#cache?.key(body, request.uid, admission.generation());
+    const cached = key === undefined ? undefined : this.#cache!.get(key);
+    if (cached) return finish(cached.outcome, cached.before, cached.after);
+
     let outcome: Outcome | Promise<Outcome>;
     try {
-      outcome = this.options.admission.review(request);
+      outcome = admission.review(request);
     } catch (error) {
       logger.error('admission review failed', { uid: request.uid, error });
       return plain(res, 500, `the injector failed to process the request: ${(error as Error).message}`);
     }
-    if (outcome instanceof Promise) outcome.then(finish, (error: unknown) => plain(res, 500, `the injector failed: ${(error as Error).message}`));
-    else finish(outcome);
+    if (outcome instanceof Promise) {
+      // Only pods asking for pluggable components look the Components up; their answer is not cached.
+      outcome.then(
+        (settled) => {
+          const { before, after } = admissionResponseParts(apiVersion, settled);
+          finish(settled, before, after);
+        },
+        (error: unknown) => plain(res, 500, `the injector failed: ${(error as Error).message}`),
+      );
+      return;
+    }
+    const { before, after } = admissionResponseParts(apiVersion, outcome);
+    if (key !== undefined) this.#cache!.set(key, { outcome, before, after });
+    finish(outcome, before, after);
   }
 }
 

@@ -2,12 +2,10 @@
 // the controller manager creates from Deployments and Jobs, and for hand-made pods. Runs the built binary
 // (`npx tsc -b injector` first) with a self-managed CA, as a user without sentry would.
 import { AdmissionregistrationV1Api, AppsV1Api, BatchV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import {
   adminKubeConfig,
   createTestNamespace,
@@ -19,8 +17,8 @@ import {
   waitFor,
 } from '@tapr/lib/testing';
 import { sidecarInjectorWebhookConfiguration } from '../src/webhookConfiguration.js';
+import { injectorMain, startProcess, waitHealthy, type ServiceProcess } from './processes.js';
 
-const mainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'src', 'main.js');
 const sidecarImage = 'ghcr.io/dapr/daprd:1.17.0';
 
 describe('the injector against the real API server', () => {
@@ -31,9 +29,7 @@ describe('the injector against the real API server', () => {
   const webhookConfigurationName = `tapr-injector-test-${randomBytes(3).toString('hex')}`;
   let controlPlaneNs: string;
   let appNs: string;
-  let injector: ChildProcess;
-  let output = '';
-  let exitCode: Promise<number | null>;
+  let injector: ServiceProcess;
   let healthPort: number;
   let metricsPort: number;
   let trustAnchorsPem: string;
@@ -92,10 +88,9 @@ describe('the injector against the real API server', () => {
     const binding = await kubectl(['create', 'rolebinding', 'can-edit', '-n', appNs, '--clusterrole=edit', `--serviceaccount=${appNs}:ci-bot`, `--serviceaccount=${appNs}:intruder`]);
     expect(binding.code).toBe(0);
 
-    injector = spawn(
-      process.execPath,
+    injector = startProcess(
+      injectorMain,
       [
-        mainJs,
         `-port=${port}`,
         '-listen-address=127.0.0.1',
         `-healthz-port=${health}`,
@@ -108,34 +103,19 @@ describe('the injector against the real API server', () => {
         '--sidecar-token-volume=always',
       ],
       {
-        env: {
-          NAMESPACE: controlPlaneNs,
-          SIDECAR_IMAGE: sidecarImage,
-          SIDECAR_IMAGE_PULL_POLICY: 'IfNotPresent',
-          DAPR_TRUST_ANCHORS_FILE: trustAnchorsFile,
-          KUBE_CLUSTER_DOMAIN: 'cluster.local',
-          ALLOWED_SERVICE_ACCOUNTS_PREFIX_NAMES: `${appNs}:ci-*`,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        NAMESPACE: controlPlaneNs,
+        SIDECAR_IMAGE: sidecarImage,
+        SIDECAR_IMAGE_PULL_POLICY: 'IfNotPresent',
+        DAPR_TRUST_ANCHORS_FILE: trustAnchorsFile,
+        KUBE_CLUSTER_DOMAIN: 'cluster.local',
+        ALLOWED_SERVICE_ACCOUNTS_PREFIX_NAMES: `${appNs}:ci-*`,
       },
     );
-    injector.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    injector.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    exitCode = new Promise((resolve) => injector.once('exit', (code) => resolve(code)));
-    await waitFor(
-      async () => {
-        if (injector.exitCode !== null) throw new Error(`injector exited ${injector.exitCode}: ${output}`);
-        return (await fetch(`http://127.0.0.1:${health}/healthz`)).status === 200;
-      },
-      { what: 'the injector to be healthy', timeoutMs: 30_000 },
-    );
+    await waitHealthy(injector, health, 'the injector');
   });
 
   afterAll(async () => {
-    if (injector && injector.exitCode === null) {
-      injector.kill('SIGTERM');
-      await exitCode;
-    }
+    await injector?.stop();
     await admission.deleteMutatingWebhookConfiguration({ name: webhookConfigurationName }).catch(() => undefined);
     await deleteTestNamespace(appNs);
     await deleteTestNamespace(controlPlaneNs);
@@ -292,8 +272,7 @@ describe('the injector against the real API server', () => {
   });
 
   it('stops on SIGTERM with exit code 0', async () => {
-    injector.kill('SIGTERM');
-    expect(await exitCode).toBe(0);
+    expect(await injector.stop()).toBe(0);
     expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`).catch(() => undefined))?.status).toBeUndefined();
   });
 });

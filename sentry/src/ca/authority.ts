@@ -62,6 +62,8 @@ export class CertificateAuthority {
   #current: SigningIssuer | undefined;
   #problem: string | undefined = 'the trust bundle has not been loaded yet';
   #generation = 0;
+  /** The last verified bundle and the material it came from: unchanged material is not verified again. */
+  #verified: { material: BundleMaterial; bundle: TrustBundle } | undefined;
   #nextCheckAt: Date | undefined;
   #wake: (() => void) | undefined;
   #pendingWake = false;
@@ -137,7 +139,7 @@ export class CertificateAuthority {
 
       let bundle: TrustBundle;
       try {
-        bundle = verifyTrustBundle(decoded.material);
+        bundle = this.#verify(decoded.material);
       } catch (error) {
         if (!(error instanceof BundleError)) throw error;
         return this.#refuse(`the trust bundle in ${store.description} is invalid: ${error.message}`);
@@ -176,6 +178,16 @@ export class CertificateAuthority {
       return;
     }
     throw new Error(`the trust bundle in ${store.description} kept changing under this sentry (10 attempts)`);
+  }
+
+  #verify(material: BundleMaterial): TrustBundle {
+    const previous = this.#verified;
+    const same = (a: BundleMaterial, b: BundleMaterial) =>
+      a.trustAnchors === b.trustAnchors && a.issuerChain === b.issuerChain && a.issuerKey === b.issuerKey && a.rootKey === b.rootKey && a.nextRootKey === b.nextRootKey && a.previousRoots === b.previousRoots;
+    if (previous && same(previous.material, material)) return previous.bundle;
+    const bundle = verifyTrustBundle(material);
+    this.#verified = { material, bundle };
+    return bundle;
   }
 
   #context(now: Date) {

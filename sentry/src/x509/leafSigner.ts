@@ -29,7 +29,8 @@ const extKeyUsage = extension('2.5.29.37', false, sequence(encodeOid('1.3.6.1.5.
 const basicConstraints = extension('2.5.29.19', true, sequence());
 const version3 = Uint8Array.of(0xa0, 3, Tag.integer, 1, 2);
 const emptySubject = sequence();
-const oidSubjectAltName = '2.5.29.17';
+// The SubjectAltName extension up to its value: OID 2.5.29.17 and critical=TRUE.
+const subjectAltNameHead = Buffer.concat([encodeOid('2.5.29.17'), bool(true)]);
 const ascii = /^[\x21-\x7e]+$/;
 
 export class LeafSigner {
@@ -83,7 +84,7 @@ function subjectAltName(uri: string, dnsNames: readonly string[]): Buffer {
     if (!ascii.test(name)) throw new Error(`subject alternative name "${name}" is not printable ASCII`);
     return tlv(index === 0 ? 0x86 : 0x82, Buffer.from(name, 'latin1'));
   });
-  return extension(oidSubjectAltName, true, sequence(...names));
+  return sequence(subjectAltNameHead, octets(sequence(...names)));
 }
 
 /** Truncates to whole seconds, the precision certificates carry. */

@@ -1,7 +1,7 @@
 // The control plane's own Configuration (`--config`, normally `daprsystem`, in the operator's namespace): where
 // sentry is and which trust domain the control plane uses (spec §4.4, §11.4). Dapr's operator cannot start
 // without it; neither can this one.
-import type { Logger } from '@tapr/lib';
+import type { Logger } from '@tapr/lib/logger';
 import type { KubeHttp } from './kube/kubeHttp.js';
 import { isNotFound } from './kube/kubeHttp.js';
 import { resourcePath } from './kube/resourceSource.js';

@@ -1,6 +1,6 @@
 // The operator's Prometheus metrics. Dapr's own three (spec §11.8) keep their names; the rest are tapr's and say
 // what an operator of the operator wants to see: connected streams, deliveries, bad resources, leadership.
-import { Counter, Gauge, type Registry } from '@tapr/lib';
+import { Counter, Gauge, type Registry } from '@tapr/lib/metrics';
 
 export interface OperatorMetrics {
   serviceCreated: Counter<'app_id'>;

@@ -3,7 +3,11 @@
 // the CRD caBundle patcher serve the Subscription versions. main.ts adds the process around it (options, logger,
 // health, metrics, sentry); tests build it with their own SVID source and kubeconfig.
 import os from 'node:os';
-import { callerSpiffeId, part, runParts, type Logger, type Part, type Readiness, type SvidSource } from '@tapr/lib';
+import { callerSpiffeId } from '@tapr/lib/security/grpcTls';
+import { part, runParts, type Part } from '@tapr/lib/runner';
+import type { Logger } from '@tapr/lib/logger';
+import type { Readiness } from '@tapr/lib/health';
+import type { SvidSource } from '@tapr/lib/security/svid';
 import { ApiServer } from './api/apiServer.js';
 import { OperatorService } from './api/operatorService.js';
 import { UpdateDispatcher } from './api/updateDispatcher.js';

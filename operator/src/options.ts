@@ -1,7 +1,9 @@
 // The operator's command line and environment, spelled as Dapr's operator binary spells them (spec §11.2, §11.4):
 // Go's stdlib `flag` dialect (parsing stops at the first positional argument), `NAMESPACE` required.
 // This is the only module that reads argv and process.env.
-import { isLogLevel, parseFlags, parseGoDuration, type FlagSpecs, type LogLevel } from '@tapr/lib';
+import { isLogLevel, type LogLevel } from '@tapr/lib/logger';
+import { parseFlags, type FlagSpecs } from '@tapr/lib/flags';
+import { parseGoDuration } from '@tapr/lib/duration';
 
 export const defaultConfigName = 'daprsystem';
 export const defaultApiPort = 6500;

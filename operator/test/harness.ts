@@ -1,7 +1,6 @@
 // Running the operator in the test process against the real local API server, and talking to it as a sidecar
 // would: gRPC over mutual TLS with SVIDs from a test trust bundle (what sentry would issue).
 import * as grpc from '@grpc/grpc-js';
-import type { KubeConfig } from '@kubernetes/client-node';
 import {
   controlPlaneId,
   createLogger,
@@ -15,7 +14,8 @@ import {
   type Registry,
   type SpiffeId,
 } from '@tapr/lib';
-import { adminKubeConfig, createTestTrustBundle, issueTestSvid, waitFor, type TestTrustBundle } from '@tapr/lib/testing';
+import { createTestTrustBundle, issueTestSvid, testCluster, waitFor, type TestTrustBundle } from '@tapr/lib/testing';
+import { fromKubeconfigFile, type ClusterAccess } from '../src/kube/clusterAccess.js';
 import { KubeHttp } from '../src/kube/kubeHttp.js';
 import { createOperatorMetrics } from '../src/metrics.js';
 import { Operator, type OperatorDeps, type OperatorSettings } from '../src/operator.js';
@@ -40,11 +40,11 @@ export function testLogger(name: string): Logger {
 export async function startOperator(
   bundle: TestTrustBundle,
   settings: Partial<OperatorSettings> = {},
-  deps: Partial<OperatorDeps> & { kubeConfig?: KubeConfig } = {},
+  deps: Partial<OperatorDeps> & { access?: ClusterAccess } = {},
 ): Promise<RunningOperator> {
   const namespace = settings.namespace ?? controlPlaneNamespace;
   const svid = new StaticSvidSource(await issueTestSvid(bundle, controlPlaneId('operator', bundle.trustDomain, namespace), { dnsNames: [`dapr-webhook.${namespace}.svc`, 'localhost'] }));
-  const http = new KubeHttp(deps.kubeConfig ?? adminKubeConfig());
+  const http = new KubeHttp(deps.access ?? fromKubeconfigFile(testCluster().kubeconfig));
   const readiness = new Readiness();
   const registry = createMetricsRegistry();
   const operator = new Operator(

@@ -3,10 +3,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { protos } from '@tapr/lib';
 import { adminKubeConfig, createTestNamespace, deleteTestNamespace, kubectl, testCluster, waitFor, type TestTrustBundle } from '@tapr/lib/testing';
 import type * as Messages from '../src/api/messages.js';
+import { fromClusterAndUser } from '../src/kube/clusterAccess.js';
 import { call, createTestTrustBundle, json, operatorClient, startOperator, type RunningOperator } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -44,16 +45,14 @@ describe('the documented RBAC', () => {
       { what: 'a token for the dapr-operator service account' },
     );
     const cluster = testCluster();
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'local', server: cluster.server, caFile: cluster.caCertFile, skipTLSVerify: false }],
-      users: [{ name: 'dapr-operator', token }],
-      contexts: [{ name: 'operator', cluster: 'local', user: 'dapr-operator' }],
-      currentContext: 'operator',
-    });
+    const access = fromClusterAndUser(
+      { name: 'local', server: cluster.server, caFile: cluster.caCertFile, skipTLSVerify: false },
+      { name: 'dapr-operator', token },
+      { origin: 'given', source: 'the dapr-operator service account token' },
+    );
 
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'redis', '--from-literal=password=s3cr3t']);
-    running = await startOperator(bundle, { namespace: controlPlane, serviceReconciler: true, leaderElection: true }, { kubeConfig });
+    running = await startOperator(bundle, { namespace: controlPlane, serviceReconciler: true, leaderElection: true }, { access });
   });
 
   afterAll(async () => {

@@ -2,7 +2,10 @@
 // the trust anchors is accepted; OperatorService authorises by its SPIFFE ID), on `--listen-address:--port`.
 // Shutdown ends every update stream first — daprd reconnects to another replica — then drains the unary calls.
 import * as grpc from '@grpc/grpc-js';
-import { grpcServerCredentials, protos, type Logger, type SvidSource } from '@tapr/lib';
+import * as protos from '@tapr/lib/protos';
+import { grpcServerCredentials } from '@tapr/lib/security/grpcTls';
+import type { Logger } from '@tapr/lib/logger';
+import type { SvidSource } from '@tapr/lib/security/svid';
 import type { OperatorService } from './operatorService.js';
 import type { UpdateHub } from './updateHub.js';
 

@@ -1,7 +1,7 @@
 // Who may read what: the caller's namespace comes from the SPIFFE ID of its verified client certificate, never from
 // the request, and must equal the namespace it asks about (spec §4.1; messages as Dapr words them).
 import * as grpc from '@grpc/grpc-js';
-import type { SpiffeId } from '@tapr/lib';
+import type { SpiffeId } from '@tapr/lib/security/spiffe';
 
 /** An error with the gRPC status it becomes at the edge. */
 export class ApiError extends Error {

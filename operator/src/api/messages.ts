@@ -1,6 +1,6 @@
 // Names for the generated Operator message classes (instances), so the rest of the code can say
 // `ComponentUpdateEvent` instead of InstanceType<…> each time.
-import type { protos } from '@tapr/lib';
+import type * as protos from '@tapr/lib/protos';
 
 type M = typeof protos.operator;
 export type ListComponentsRequest = InstanceType<M['ListComponentsRequest']>;

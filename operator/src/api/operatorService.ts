@@ -7,7 +7,10 @@
 //   UNAVAILABLE        reading a Secret failed (API server trouble) — retrying may help;
 //   INTERNAL           anything unexpected.
 import * as grpc from '@grpc/grpc-js';
-import { protos, type callerSpiffeId, type Logger, type SpiffeId } from '@tapr/lib';
+import * as protos from '@tapr/lib/protos';
+import type { callerSpiffeId } from '@tapr/lib/security/grpcTls';
+import type { Logger } from '@tapr/lib/logger';
+import type { SpiffeId } from '@tapr/lib/security/spiffe';
 import {
   componentKind,
   configurationKind,

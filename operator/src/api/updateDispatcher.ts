@@ -2,8 +2,8 @@
 // (secret resolution is asynchronous, so they pass through a per-namespace queue). Each distinct payload is resolved,
 // encoded and wrapped in its protobuf message once, then written to every stream that should see it — the cost of
 // an update grows with the number of streams only by a write each.
-import type { Logger } from '@tapr/lib';
-import { protos } from '@tapr/lib';
+import type { Logger } from '@tapr/lib/logger';
+import * as protos from '@tapr/lib/protos';
 import type { InformerHandler } from '../kube/informer.js';
 import {
   componentKind,

@@ -6,7 +6,8 @@
 // streams past but cache only the Dapr-enabled ones, slimmed to the few fields the Service is built from; the
 // Service informer asks the API server for `dapr.io/enabled=true` Services only. Reconciles are serialised per
 // workload by the work queue; Services are read from the API (not the cache) before each write.
-import type { Logger } from '@tapr/lib';
+import { setMaxListeners } from 'node:events';
+import type { Logger } from '@tapr/lib/logger';
 import type { EventRecorder } from '../kube/eventRecorder.js';
 import { Informer, type InformerHandler } from '../kube/informer.js';
 import { isConflict, isNotFound, type KubeHttp } from '../kube/kubeHttp.js';
@@ -89,6 +90,7 @@ export class ServiceReconciler {
   }
 
   async run(signal: AbortSignal): Promise<void> {
+    setMaxListeners(100, signal);
     const informers = this.informers.map((informer) => informer.run(signal));
     try {
       await Promise.all(this.informers.map((informer) => informer.whenSynced(signal)));

@@ -1,7 +1,7 @@
 // A reconcile queue like client-go's workqueue: a key waits at most once; a key is never processed by two workers
 // at the same time (if it changes meanwhile it runs again afterwards); failures are retried with exponential
 // backoff per key, reset on success.
-import type { Logger } from '@tapr/lib';
+import type { Logger } from '@tapr/lib/logger';
 
 export interface WorkQueueOptions {
   name: string;

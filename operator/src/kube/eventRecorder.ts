@@ -2,7 +2,7 @@
 // Event names are derived from the object's uid and resourceVersion and the reason, so replicas reporting the same
 // problem, or one replica reporting it again, create one Event: the second create meets 409 AlreadyExists.
 import { createHash } from 'node:crypto';
-import type { Logger } from '@tapr/lib';
+import type { Logger } from '@tapr/lib/logger';
 import { isConflict, type KubeHttp } from './kubeHttp.js';
 
 export interface InvolvedObject {

@@ -1,11 +1,11 @@
-// A small JSON client for the Kubernetes API on top of client-node's KubeConfig (which knows the kubeconfig
-// formats, client certificates and token providers). The operator talks to custom resources, Leases, Events and
-// Services by path, and streams watches line by line; the generated typed clients add nothing here, while one
-// keep-alive agent per process saves a TLS handshake per request and lets a watch see its HTTP status.
+// A small JSON client for the Kubernetes API (ClusterAccess says where and how). The operator talks to custom
+// resources, Leases, Events and Services by path, and streams watches line by line; client-node's generated typed
+// clients add nothing here but memory (see clusterAccess.ts), while one keep-alive agent per process saves a TLS
+// handshake per request and lets a watch see its HTTP status.
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterAccess } from './clusterAccess.js';
 
 /** A failed API call: the HTTP status and the Kubernetes `Status` reason and message when the server sent one. */
 export class KubeApiError extends Error {
@@ -50,17 +50,13 @@ export interface RawWatchEvent {
 const defaultTimeoutMs = 30_000;
 
 export class KubeHttp {
-  readonly #config: KubeConfig;
+  readonly #access: ClusterAccess;
   readonly #server: URL;
   readonly #agent: http.Agent;
-  readonly #tls: https.AgentOptions;
 
-  constructor(config: KubeConfig) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('the Kubernetes configuration has no current cluster');
-    this.#config = config;
-    this.#server = new URL(cluster.server);
-    this.#tls = { servername: cluster.tlsServerName };
+  constructor(access: ClusterAccess) {
+    this.#access = access;
+    this.#server = access.server;
     const secure = this.#server.protocol === 'https:';
     this.#agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 });
   }
@@ -132,13 +128,11 @@ export class KubeHttp {
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
     }
-    // KubeConfig fills in the client certificate, CA and a fresh bearer token (token files and exec plugins
-    // rotate); the connection itself goes through our keep-alive agent.
-    const auth: https.RequestOptions = { headers: {} };
-    await this.#config.applyToHTTPSOptions(auth);
+    const access = this.#access;
+    const credentials = await access.credentials();
     const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: http.OutgoingHttpHeaders = {
-      ...(auth.headers as http.OutgoingHttpHeaders),
+      ...credentials.headers,
       accept: 'application/json',
       'user-agent': 'tapr-operator',
     };
@@ -150,14 +144,11 @@ export class KubeHttp {
       method,
       headers,
       agent: this.#agent,
-      ca: auth.ca,
-      cert: auth.cert,
-      key: auth.key,
-      pfx: auth.pfx,
-      passphrase: auth.passphrase,
-      rejectUnauthorized: auth.rejectUnauthorized,
-      servername: this.#tls.servername,
-      auth: auth.auth,
+      ca: access.ca,
+      cert: credentials.cert ?? access.cert,
+      key: credentials.key ?? access.key,
+      rejectUnauthorized: !access.skipTlsVerify,
+      servername: access.tlsServerName,
       signal: options.signal,
     };
     const transport = url.protocol === 'https:' ? https : http;

@@ -4,7 +4,7 @@
 // false, 0, nil pointers, empty slices and maps are left out; struct values never are), absent slices and maps
 // without omitempty written as `null`, map keys sorted, `metav1.Duration` normalised ("1m" → "1m0s").
 // A codec turns a decoded JSON value into Go's JSON text for one Go type.
-import { formatGoDuration, parseGoDuration } from '@tapr/lib';
+import { formatGoDuration, parseGoDuration } from '@tapr/lib/duration';
 
 export interface Codec {
   /** Go's JSON for this value (`undefined` input = the Go zero value). */

@@ -1,6 +1,6 @@
 // Reporting resources that are stored but wrong: each problem is logged, counted in the metrics and recorded as a
 // Warning Event on the object; the operator keeps serving. A problem is reported once per object version.
-import type { Logger } from '@tapr/lib';
+import type { Logger } from '@tapr/lib/logger';
 import type { EventRecorder } from '../kube/eventRecorder.js';
 import type { InformerHandler } from '../kube/informer.js';
 import type { OperatorMetrics } from '../metrics.js';

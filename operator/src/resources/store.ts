@@ -1,6 +1,7 @@
 // The operator's view of the dapr.io resources: one informer per kind, all namespaces (or `--watch-namespace`),
 // feeding the gRPC API (reads) and the update streams (events). Every replica runs it.
-import type { Logger } from '@tapr/lib';
+import { setMaxListeners } from 'node:events';
+import type { Logger } from '@tapr/lib/logger';
 import { Informer } from '../kube/informer.js';
 import type { KubeHttp } from '../kube/kubeHttp.js';
 import { resourceSource } from '../kube/resourceSource.js';
@@ -70,6 +71,8 @@ export class DaprStore implements DaprCaches {
   }
 
   async run(signal: AbortSignal): Promise<void> {
+    // Each informer, its watch and its waits listen on the one signal: more than Node's default warning level of 10.
+    setMaxListeners(100, signal);
     await Promise.all(this.all.map((informer) => informer.run(signal)));
   }
 

@@ -2,7 +2,7 @@
 // metadata without names or with duplicates, a bad initTimeout, …). The operator still serves such a Component
 // — daprd decides what to do with it, e.g. `ignoreErrors` — but reports it, so the mistake is visible in
 // `kubectl describe`, the logs and the metrics instead of only in some sidecar's log.
-import { parseGoDuration } from '@tapr/lib';
+import { parseGoDuration } from '@tapr/lib/duration';
 import type { Component } from './kinds.js';
 
 /** Component categories daprd 1.17 loads (pkg/components/category.go). */

@@ -3,7 +3,10 @@
 // certificate (the API server does not present one). A rotated SVID applies to new connections.
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { closeServer, listenServer, tlsOptionsFromSvid, type Logger, type SvidSource } from '@tapr/lib';
+import { closeServer, listenServer } from '@tapr/lib/httpServer';
+import { tlsOptionsFromSvid } from '@tapr/lib/security/grpcTls';
+import type { Logger } from '@tapr/lib/logger';
+import type { SvidSource } from '@tapr/lib/security/svid';
 import { reviewConversion, type ConversionReview } from './subscriptionConversion.js';
 
 export interface ConversionWebhookOptions {

@@ -1,7 +1,7 @@
 // Points the Subscription CRD's conversion webhook at this operator (spec §2.6, §4.4): the Service namespace and
 // the CA bundle (the control plane's trust anchors), patched at start-up and again whenever the anchors change.
 // A clientConfig with a `url` instead of a Service (clusters where the webhook runs outside) gets the CA bundle only.
-import type { Logger } from '@tapr/lib';
+import type { Logger } from '@tapr/lib/logger';
 import { abortableDelay } from '../kube/informer.js';
 import type { KubeHttp } from '../kube/kubeHttp.js';
 

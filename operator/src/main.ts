@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// tapr operator: a drop-in for Dapr's `operator` binary. Reads its options, starts health and metrics, loads the
+// control plane Configuration, gets its SVID from sentry, then runs the operator's parts until SIGTERM/SIGINT.
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+// Deep imports of lib's modules, not '@tapr/lib': its index loads client-node's KubeConfig (see kube/clusterAccess.ts).
+import { HealthServer, Readiness } from '@tapr/lib/health';
+import { createLogger } from '@tapr/lib/logger';
+import { createMetricsRegistry, MetricsServer } from '@tapr/lib/metrics';
+import { part, readOptionsOrExit, runParts, runService, type Part } from '@tapr/lib/runner';
+import { SentrySvidSource } from '@tapr/lib/security/sentryClient';
+import { TrustAnchorsFile } from '@tapr/lib/security/trustAnchors';
+import { loadControlPlaneConfig } from './controlPlaneConfig.js';
+import { loadClusterAccess } from './kube/clusterAccess.js';
+import { KubeHttp } from './kube/kubeHttp.js';
+import { createOperatorMetrics } from './metrics.js';
+import { Operator } from './operator.js';
+import { readOptions } from './options.js';
+
+const options = readOptionsOrExit(() => readOptions({ argv: process.argv.slice(2), env: process.env, fileExists: existsSync }));
+const logger = createLogger({ scope: 'dapr.operator', level: options.logLevel, json: options.logAsJson, file: options.logFile || undefined });
+
+await runService(async (signal) => {
+  logger.info('starting tapr operator', { namespace: options.namespace, pid: process.pid });
+  if (options.watchdog.enabled) {
+    logger.warn('--watch-interval is set, but tapr has no sidecar watchdog: pods without a daprd container are not restarted');
+  }
+
+  const readiness = new Readiness();
+  const registry = createMetricsRegistry();
+  const metrics = createOperatorMetrics(registry);
+  const outer: Part[] = [part('healthz', new HealthServer({ port: options.healthzPort, host: options.healthzListenAddress || undefined, readiness, logger }))];
+  if (options.metricsEnabled) {
+    outer.push(part('metrics', new MetricsServer({ port: options.metricsPort, host: options.metricsListenAddress || undefined, registry, logger })));
+  }
+
+  const access = loadClusterAccess({ kubeconfigFlag: options.kubeconfig, env: options.env });
+  const http = new KubeHttp(access);
+  logger.info('using the Kubernetes API', { server: http.server, from: access.source });
+
+  const controlPlane = await loadControlPlaneConfig(http, options.namespace, options.configName, logger);
+  const anchors = new TrustAnchorsFile({ file: options.trustAnchorsFile, logger: logger.child('trust-anchors') });
+  const tokenFile = options.sentryTokenFile;
+  const svid = new SentrySvidSource({
+    sentryAddress: controlPlane.sentryAddress,
+    trustAnchors: () => anchors.current(),
+    trustDomain: controlPlane.trustDomain,
+    controlPlaneNamespace: options.namespace,
+    id: options.sentryLocalIdentity ?? 'dapr-operator',
+    namespace: options.namespace,
+    requestTrustDomain: controlPlane.trustDomain,
+    token: tokenFile ? async () => (await readFile(tokenFile, 'utf8')).trim() : undefined,
+    validator: 'KUBERNETES',
+    logger: logger.child('security'),
+  });
+
+  const operator = new Operator(options, {
+    http,
+    svid,
+    logger,
+    readiness,
+    metrics,
+    trustAnchors: anchors,
+    identity: options.podName,
+  });
+  try {
+    await runParts([...outer, part('trust-anchors', anchors), part('sentry', svid), ...operator.parts()], signal, logger);
+  } finally {
+    http.close();
+  }
+}, { logger });

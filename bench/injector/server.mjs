@@ -11,6 +11,7 @@ import { CertificateHolder } from '../../injector/dist/src/servingCertificate.js
 import { SidecarTemplate } from '../../injector/dist/src/sidecarContainer.js';
 import { WebhookServer } from '../../injector/dist/src/webhookServer.js';
 import { admissionResponse, parseAdmissionReview } from '../../injector/dist/src/admissionReview.js';
+import { testEnvironment } from '../../injector/dist/src/testdata/environment.js';
 import { reviewBody } from './review.mjs';
 
 const mode = process.argv[2] ?? 'injector';
@@ -20,22 +21,7 @@ const leaf = await issueCertificate(ca, { commonName: 'localhost', dnsNames: ['l
 const trustAnchors = (await createCa('bench trust anchors')).certPem;
 
 const admission = new Admission({
-  template: new SidecarTemplate({
-    image: 'ghcr.io/dapr/daprd:1.17.0',
-    imagePullPolicy: 'IfNotPresent',
-    controlPlaneNamespace: 'dapr-system',
-    controlPlaneTrustDomain: 'cluster.local',
-    kubeClusterDomain: 'cluster.local',
-    placementAddress: 'dapr-placement-server.dapr-system.svc.cluster.local:50005',
-    schedulerEnabled: true,
-    runAsNonRoot: true,
-    readOnlyRootFilesystem: true,
-    dropAllCapabilities: false,
-    enableK8sDownwardApis: false,
-    ignoreEntrypointTolerations: [],
-    tokenVolume: true,
-    componentSocketsFolder: '/tmp/dapr-components-sockets',
-  }),
+  template: new SidecarTemplate(testEnvironment),
   authorisation: (() => {
     const authorisation = new CallerAuthorisation(new ServiceAccountMatcher(''));
     authorisation.setAllowedUids(['controller-uid']);

@@ -13,7 +13,6 @@ import {
   deleteTestNamespace,
   freePort,
   kubectl,
-  testCluster,
   waitFor,
 } from '@tapr/lib/testing';
 import { sidecarInjectorWebhookConfiguration } from '../src/webhookConfiguration.js';

@@ -65,6 +65,7 @@ describe('the injector with a certificate from sentry', () => {
         '-listen-address=127.0.0.1',
         `-healthz-port=${health}`,
         '-enable-metrics=false',
+        '-log-level=debug',
         `-kubeconfig=${testCluster().kubeconfig}`,
         `--webhook-configuration-name=${webhookConfigurationName}`,
       ],
@@ -73,7 +74,10 @@ describe('the injector with a certificate from sentry', () => {
         SIDECAR_IMAGE: 'ghcr.io/dapr/daprd:1.17.0',
         DAPR_TRUST_ANCHORS_FILE: trustAnchorsFile,
         DAPR_CONTROL_PLANE_TRUST_DOMAIN: 'cluster.local',
-        DAPR_SENTRY_ADDRESS: `127.0.0.1:${sentryPort}`,
+        // As Dapr's integration framework starts the injector: `localhost` (sentry listens on 127.0.0.1 only),
+        // KUBERNETES_SERVICE_HOST without a port (must not mean in-cluster), no PATH or HOME.
+        DAPR_SENTRY_ADDRESS: `localhost:${sentryPort}`,
+        KUBERNETES_SERVICE_HOST: 'anything',
         KUBE_CLUSTER_DOMAIN: 'cluster.local',
       },
     );

@@ -15,6 +15,7 @@ export interface MtlsSettingOptions {
 
 export class MtlsSetting {
   #enabled = true;
+  #lastError: string | undefined;
 
   constructor(private readonly options: MtlsSettingOptions) {}
 
@@ -37,9 +38,15 @@ export class MtlsSetting {
       const enabled = (configuration?.['spec'] as { mtls?: { enabled?: unknown } } | undefined)?.mtls?.enabled;
       next = typeof enabled === 'boolean' ? enabled : true;
     } catch (error) {
-      logger.warn('cannot read the system Configuration; keeping the mTLS setting', { configuration: `${namespace}/${configurationName}`, mtls: this.#enabled, error });
+      // Once per distinct error: a missing permission would otherwise repeat every poll.
+      const text = String((error as Error).message);
+      const fields = { configuration: `${namespace}/${configurationName}`, mtls: this.#enabled, error };
+      if (text !== this.#lastError) logger.warn('cannot read the system Configuration; keeping the mTLS setting', fields);
+      else logger.debug('still cannot read the system Configuration', fields);
+      this.#lastError = text;
       return;
     }
+    this.#lastError = undefined;
     if (next !== this.#enabled) logger.info('sidecar mTLS setting changed', { configuration: `${namespace}/${configurationName}`, mtls: next });
     this.#enabled = next;
   }

@@ -70,6 +70,16 @@ const running = operator.run(stop.signal);
 while (!readiness.healthy) await new Promise((r) => setTimeout(r, 50));
 
 const now = () => performance.timeOrigin + performance.now();
+// Where the time goes: when the informer saw the change, and when the operator had written it to every stream.
+const seenAt = new Map();
+const writtenAt = new Map();
+operator.store.components.on({
+  updated: (_previous, object) => {
+    const seq = Number(object.spec.metadata.find((m) => m.name === 'seq')?.value);
+    seenAt.set(seq, now());
+    operator.dispatcher.idle().then(() => writtenAt.set(seq, now()));
+  },
+});
 const results = [];
 let seq = 1;
 for (const count of levels) {
@@ -89,6 +99,8 @@ for (const count of levels) {
   while (operator.hub.count('components') < count) await new Promise((r) => setTimeout(r, 50));
   const last = [];
   const first = [];
+  const seen = [];
+  const written = [];
   for (let i = 0; i < updates; i++, seq++) {
     const started = now();
     await http.request('PATCH', `${componentPath}/store`, {
@@ -101,6 +113,8 @@ for (const count of levels) {
     if (!result) throw new Error(`update ${seq} did not reach all ${count} streams within 10 s`);
     first.push(result.first - started);
     last.push(result.last - started);
+    seen.push(seenAt.get(seq) - started);
+    written.push(writtenAt.get(seq) - started);
     await new Promise((r) => setTimeout(r, 100));
   }
   child.send('stop');
@@ -109,6 +123,8 @@ for (const count of levels) {
   const row = {
     streams: count,
     updates,
+    'watch event p50 ms': percentile(seen, 50).toFixed(1),
+    'all written p50 ms': percentile(written, 50).toFixed(1),
     'first p50 ms': percentile(first, 50).toFixed(1),
     'all p50 ms': percentile(last, 50).toFixed(1),
     'all p90 ms': percentile(last, 90).toFixed(1),

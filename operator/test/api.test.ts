@@ -227,6 +227,65 @@ spec: { baseUrl: "https://payments.example", headers: [{ name: Authorization, se
       expect(endpoints[0]?.['spec'].headers[0].value).toBe(Buffer.from('s3cr3t').toString('base64'));
     });
 
+    it('serves GetResiliency by name and NOT_FOUND for an unknown one', async () => {
+      const request = new protos.operator.GetResiliencyRequest();
+      request.setNamespace(nsA);
+      request.setName('resilience');
+      const response = await call<unknown, Messages.GetResiliencyResponse>(orders, 'getResiliency', request);
+      expect(json(response.getResiliency_asU8())['spec'].policies.timeouts).toEqual({ fast: '1s' });
+      request.setName('nope');
+      await expect(call(orders, 'getResiliency', request)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    });
+
+    it('streams Subscription changes (all three event types) and HTTPEndpoint additions and updates', async () => {
+      const subRequest = new protos.operator.SubscriptionUpdateRequest();
+      subRequest.setNamespace(nsA);
+      const subEvents: Array<{ type: number; name: string; topic: string }> = [];
+      const subStream = orders.subscriptionUpdate(subRequest);
+      subStream.on('data', (e: Messages.SubscriptionUpdateEvent) => {
+        const sub = json(e.getSubscription_asU8());
+        subEvents.push({ type: e.getType(), name: sub['metadata'].name, topic: sub['spec'].topic });
+      });
+      subStream.on('error', () => undefined);
+      const epRequest = new protos.operator.HTTPEndpointUpdateRequest();
+      epRequest.setNamespace(nsA);
+      const endpoints: Array<Record<string, any>> = [];
+      const epStream = orders.hTTPEndpointUpdate(epRequest);
+      epStream.on('data', (e: Messages.HTTPEndpointUpdateEvent) => endpoints.push(json(e.getHttpEndpoints_asU8())));
+      epStream.on('error', () => undefined);
+      await waitFor(() => running.operator.hub.count('subscriptions') >= 1 && running.operator.hub.count('httpendpoints') >= 1, { what: 'both streams' });
+
+      await apply(`
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: { name: streamed, namespace: ${nsA} }
+spec: { pubsubname: pubsub, topic: first, routes: { default: /a } }
+---
+apiVersion: dapr.io/v1alpha1
+kind: HTTPEndpoint
+metadata: { name: payments, namespace: ${nsA} }
+spec: { baseUrl: "https://payments-v2.example", headers: [{ name: Authorization, secretKeyRef: { name: redis, key: password } }] }
+`);
+      await apply(`
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: { name: streamed, namespace: ${nsA} }
+spec: { pubsubname: pubsub, topic: second, routes: { default: /a } }
+`);
+      expect((await kubectl(['-n', nsA, 'delete', 'subscriptions.v2alpha1.dapr.io', 'streamed'])).code).toBe(0);
+      await waitFor(() => subEvents.length >= 3, { what: 'three subscription events' });
+      expect(subEvents).toEqual([
+        { type: CREATED, name: 'streamed', topic: 'first' },
+        { type: UPDATED, name: 'streamed', topic: 'second' },
+        { type: DELETED, name: 'streamed', topic: 'second' },
+      ]);
+      await waitFor(() => endpoints.length >= 1, { what: 'the HTTPEndpoint update' });
+      expect(endpoints[0]).toMatchObject({ metadata: { name: 'payments' }, spec: { baseUrl: 'https://payments-v2.example' } });
+      expect(endpoints[0]!['spec'].headers[0].value).toBe(Buffer.from('s3cr3t').toString('base64'));
+      subStream.cancel();
+      epStream.cancel();
+    });
+
     it('answers ListSubscriptions (no namespace) with PERMISSION_DENIED, as Dapr does', async () => {
       await expect(call(orders, 'listSubscriptions', new protos.empty.Empty())).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
     });

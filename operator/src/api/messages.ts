@@ -20,3 +20,4 @@ export type HTTPEndpointUpdateEvent = InstanceType<M['HTTPEndpointUpdateEvent']>
 export type ListSubscriptionsResponse = InstanceType<M['ListSubscriptionsResponse']>;
 export type ListResiliencyResponse = InstanceType<M['ListResiliencyResponse']>;
 export type ListHTTPEndpointsResponse = InstanceType<M['ListHTTPEndpointsResponse']>;
+export type GetResiliencyResponse = InstanceType<M['GetResiliencyResponse']>;

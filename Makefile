@@ -21,7 +21,7 @@ binaries:
 	bash lib/testing/build-binaries.sh all
 
 build: install
-	npx tsc -b
+	npm run build
 
 # The whole test suite: unit tests and integration tests against a real local API server.
 test: build binaries

@@ -11,3 +11,4 @@ export * as protos from './protos.js';
 export * from './security/svid.js';
 export * from './security/grpcTls.js';
 export * from './security/trustAnchors.js';
+export * from './security/sentryClient.js';

@@ -3,11 +3,17 @@
 // the figure is the CA's own cost, not the Kubernetes API server's TokenReview), then drives it from this process.
 //
 //   npx tsc -b lib sentry
-//   node bench/sentry/run.mjs --seconds 5 --concurrency 1,16,64 [--workers -1] [--connections 8]
+//   node bench/sentry/run.mjs --seconds 5 --concurrency 1,16,64 [--workers -1] [--connections 8] [--client grpc-js|h2]
+//
+// Clients: `grpc-js` is @grpc/grpc-js with tapr's SPIFFE-checking credentials (what tapr services use); `h2` sends
+// the same gRPC requests (pre-framed protobuf, HTTP/2 over TLS, SPIFFE check of sentry) with node:http2 directly,
+// so less of the shared CPU goes to the client. Every response is checked (grpc-status 0, a certificate chain).
 //   node bench/sentry/run.mjs --mode crypto    # in-process: CSR verify + leaf signing only, no gRPC
 //   BENCH_PROFILE=1 node bench/sentry/run.mjs ...   # also writes CPU profiles of sentry (all threads) to /tmp/sentryprof
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
+import http2 from 'node:http2';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,6 +37,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '8' },
     csrs: { type: 'string', default: '256' },
     mode: { type: 'string', default: 'grpc' },
+    client: { type: 'string', default: 'grpc-js' },
   },
 });
 const seconds = Number(values.seconds);
@@ -59,12 +66,6 @@ async function overGrpc() {
   try {
     await until(async () => (await fetch(`http://127.0.0.1:${port + 1}/healthz`).catch(() => ({ status: 0 }))).status === 200);
     const anchors = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
-    const connections = Array.from({ length: Number(values.connections) }, () => {
-      const credentials = grpcClientCredentials({ trustAnchorsPem: () => anchors, serverId: controlPlaneId('sentry', 'localhost', 'default') });
-      // Separate channels: distinct credentials objects do not share a connection.
-      return new protos.sentryGrpc.CAClient(`127.0.0.1:${port}`, credentials, { 'grpc.use_local_subchannel_pool': 1 });
-    });
-    // Requests are built and serialised once: the client's cost stays small next to the server's.
     const requests = csrs.map((csr, i) => {
       const request = new protos.sentry.SignCertificateRequest();
       request.setId(`app-${i}`);
@@ -72,26 +73,28 @@ async function overGrpc() {
       request.setCertificateSigningRequest(csr);
       return request;
     });
-    let next = 0;
-    const call = (client) =>
-      new Promise((resolve, reject) => {
-        const request = requests[next++ % requests.length];
-        client.signCertificate(request, (error, response) => (error ? reject(error) : resolve(response)));
-      });
-    console.log('| concurrency | connections | certificates/s | p50 ms | p99 ms | sentry CPU µs/cert | client CPU µs/cert |');
+    const { connections, call } = values.client === 'h2' ? h2Client(port, anchors, requests) : grpcJsClient(port, anchors, requests);
+    // Check one answer completely before measuring.
+    const first = await call(connections[0]);
+    const chain = values.client === 'h2' ? Buffer.from(protos.sentry.SignCertificateResponse.deserializeBinary(first.subarray(5)).getWorkloadCertificate_asU8()) : first;
+    const leaf = new X509Certificate(chain.toString().slice(0, chain.toString().indexOf('-----END CERTIFICATE-----') + 25));
+    if (!leaf.subjectAltName?.startsWith('URI:spiffe://public/ns/default/app-')) throw new Error(`unexpected certificate from sentry: ${leaf.subjectAltName}`);
+    console.log('| concurrency | connections | certificates/s | p50 ms | p99 ms | sentry CPU µs/cert (main thread + workers) | client CPU µs/cert |');
     console.log('|---|---|---|---|---|---|---|');
     for (const concurrency of levels) {
       const clients = Array.from({ length: concurrency }, (_, i) => connections[i % connections.length]);
       await drive(clients, call, warmup);
       const serverBefore = cpuSecondsOf(child.pid);
+      const mainBefore = cpuSecondsOf(child.pid, child.pid);
       const clientBefore = process.cpuUsage();
       const result = await drive(clients, call, seconds);
       const serverCpu = cpuSecondsOf(child.pid) - serverBefore;
+      const mainCpu = cpuSecondsOf(child.pid, child.pid) - mainBefore;
       const clientUsage = process.cpuUsage(clientBefore);
       const clientCpu = (clientUsage.user + clientUsage.system) / 1e6;
       const perCert = (cpu) => Math.round((cpu / result.count) * 1e6);
       console.log(
-        `| ${concurrency} | ${Math.min(concurrency, connections.length)} | ${Math.round(result.rate).toLocaleString('en')} | ${result.p50.toFixed(2)} | ${result.p99.toFixed(2)} | ${perCert(serverCpu)} | ${perCert(clientCpu)} |`,
+        `| ${concurrency} | ${Math.min(concurrency, connections.length)} | ${Math.round(result.rate).toLocaleString('en')} | ${result.p50.toFixed(2)} | ${result.p99.toFixed(2)} | ${perCert(serverCpu)} (${perCert(mainCpu)} + ${perCert(serverCpu - mainCpu)}) | ${perCert(clientCpu)} |`,
       );
     }
     connections.forEach((c) => c.close());
@@ -100,6 +103,63 @@ async function overGrpc() {
     await new Promise((resolve) => child.once('exit', resolve));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function grpcJsClient(port, anchors, requests) {
+  const connections = Array.from({ length: Number(values.connections) }, () => {
+    const credentials = grpcClientCredentials({ trustAnchorsPem: () => anchors, serverId: controlPlaneId('sentry', 'localhost', 'default') });
+    // Separate channels: distinct credentials objects do not share a connection.
+    return new protos.sentryGrpc.CAClient(`127.0.0.1:${port}`, credentials, { 'grpc.use_local_subchannel_pool': 1 });
+  });
+  let next = 0;
+  const call = (client) =>
+    new Promise((resolve, reject) => {
+      client.signCertificate(requests[next++ % requests.length], (error, response) => {
+        if (error) return reject(error);
+        const chain = response.getWorkloadCertificate_asU8();
+        if (chain.length === 0 || !response.hasValidUntil()) return reject(new Error('incomplete response'));
+        resolve(Buffer.from(chain));
+      });
+    });
+  return { connections, call, close: () => connections.forEach((c) => c.close()) };
+}
+
+function h2Client(port, anchors, requests) {
+  const expected = 'URI:spiffe://localhost/ns/default/dapr-sentry';
+  const framed = requests.map((request) => {
+    const body = Buffer.from(request.serializeBinary());
+    const frame = Buffer.alloc(5 + body.length);
+    frame.writeUInt32BE(body.length, 1);
+    body.copy(frame, 5);
+    return frame;
+  });
+  const connections = Array.from({ length: Number(values.connections) }, () =>
+    http2.connect(`https://127.0.0.1:${port}`, {
+      ca: anchors,
+      servername: 'sentry',
+      checkServerIdentity: (_host, cert) => (cert.subjectaltname === expected ? undefined : new Error(`server is ${cert.subjectaltname}`)),
+    }),
+  );
+  const headers = { ':method': 'POST', ':path': '/dapr.proto.sentry.v1.CA/SignCertificate', 'content-type': 'application/grpc', te: 'trailers' };
+  let next = 0;
+  const call = (session) =>
+    new Promise((resolve, reject) => {
+      const stream = session.request(headers, { endStream: false });
+      const chunks = [];
+      let status;
+      stream.on('response', (h) => (status = h['grpc-status']));
+      stream.on('trailers', (t) => (status = t['grpc-status'] ?? status));
+      stream.on('data', (chunk) => chunks.push(chunk));
+      stream.on('error', reject);
+      stream.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (status !== '0') return reject(new Error(`grpc-status ${status}`));
+        if (body.length < 5 || body.readUInt32BE(1) !== body.length - 5) return reject(new Error('malformed gRPC response frame'));
+        resolve(body);
+      });
+      stream.end(framed[next++ % framed.length]);
+    });
+  return { connections, call, close: () => connections.forEach((c) => c.close()) };
 }
 
 /** Keeps `clients.length` calls outstanding for `forSeconds`; returns rate and latency percentiles. */
@@ -131,12 +191,11 @@ async function cryptoOnly() {
   const { InlineSigner } = await import(path.join(root, 'sentry', 'dist', 'src', 'signing', 'signer.js'));
   const { WorkerPoolSigner } = await import(path.join(root, 'sentry', 'dist', 'src', 'signing', 'workerPoolSigner.js'));
   const { generateBundle } = await import(path.join(root, 'sentry', 'dist', 'src', 'ca', 'rotationSteps.js'));
-  const { X509Certificate } = await import('node:crypto');
   const material = await generateBundle({ trustDomain: 'localhost', namespace: 'default', now: new Date(), policy: { rootTtlMs: 3.6e6, issuerTtlMs: 3.6e6, allowedClockSkewMs: 0, workloadCertTtlMs: 3.6e6, pollIntervalMs: 1000 } });
   const issuer = { generation: 1, certDer: new X509Certificate(material.issuerChain).raw, keyPem: material.issuerKey };
   const job = (i) => ({ csr: csrs[i % csrs.length], uri: `spiffe://public/ns/default/app-${i}`, dnsNames: [], notBefore: new Date(), notAfter: new Date(Date.now() + 3.6e6) });
-  console.log('| signer | certificates/s |');
-  console.log('|---|---|');
+  console.log('| signer | certificates/s | CPU µs/cert (all threads) |');
+  console.log('|---|---|---|');
   for (const [name, signer, inFlight] of [
     ['main thread', new InlineSigner(), 1],
     ['2 workers', new WorkerPoolSigner({ size: 2, logger: lib.silentLogger() }), 256],
@@ -155,14 +214,19 @@ async function cryptoOnly() {
       return done / ((performance.now() - started) / 1000);
     };
     await run(warmup);
-    console.log(`| ${name} | ${Math.round(await run(seconds)).toLocaleString('en')} |`);
+    const before = cpuSecondsOf(process.pid);
+    const started = i;
+    const rate = await run(seconds);
+    const cpu = cpuSecondsOf(process.pid) - before;
+    console.log(`| ${name} | ${Math.round(rate).toLocaleString('en')} | ${Math.round((cpu / (i - started)) * 1e6)} |`);
     await signer.close();
   }
 }
 
-/** User + system CPU seconds of a process (all its threads), from /proc. */
-function cpuSecondsOf(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+/** User + system CPU seconds of a process (all its threads), or of one of its threads, from /proc. */
+function cpuSecondsOf(pid, tid) {
+  const file = tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`;
+  const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 

@@ -18,11 +18,19 @@ describe('sentry configuration', () => {
       expect(parseConfigurationSpec(undefined, false)).toEqual({ workloadCertTtlMs: 86_400_000, allowedClockSkewMs: 900_000, validators: ['INSECURE'], defaultValidator: 'INSECURE' });
     });
 
-    it('refuses a bad duration, built-in validators and (for now) jwks', () => {
+    it('refuses a bad duration, built-in validators, unknown validators and a jwks validator without a source', () => {
       expect(() => parseConfigurationSpec({ mtls: { workloadCertTTL: 'a day' } }, true)).toThrow('error parsing workloadCertTTL duration');
       expect(() => parseConfigurationSpec({ mtls: { tokenValidators: [{ name: 'kubernetes' }] } }, true)).toThrow("the built-in 'kubernetes' and 'insecure' validators cannot be configured manually");
       expect(() => parseConfigurationSpec({ mtls: { tokenValidators: [{ name: 'ldap' }] } }, true)).toThrow("invalid token validator name: 'ldap'");
-      expect(() => parseConfigurationSpec({ mtls: { tokenValidators: [{ name: 'jwks' }] } }, false)).toThrow('not supported by tapr sentry yet');
+      expect(() => parseConfigurationSpec({ mtls: { tokenValidators: [{ name: 'jwks' }] } }, false)).toThrow("option 'source' must not be empty");
+    });
+
+    it('adds JWKS to KUBERNETES in Kubernetes mode, and replaces INSECURE with it in self-hosted mode', () => {
+      const spec = { mtls: { tokenValidators: [{ name: 'jwks', options: { source: 'https://issuer.example/jwks.json', minRefreshInterval: '1m' } }] } };
+      expect(parseConfigurationSpec(spec, true)).toMatchObject({ validators: ['KUBERNETES', 'JWKS'], defaultValidator: 'KUBERNETES', jwks: { source: 'https://issuer.example/jwks.json', minRefreshInterval: '1m' } });
+      const selfHosted = parseConfigurationSpec(spec, false);
+      expect(selfHosted.validators).toEqual(['JWKS']);
+      expect(selfHosted.defaultValidator).toBeUndefined();
     });
   });
 

@@ -1,5 +1,6 @@
 // Sentry's settings from the `daprsystem` Configuration (spec §2.4, §2.8): the workload certificate TTL, the
-// allowed clock skew and the token validators. Kubernetes mode reads the Configuration resource in sentry's
+// allowed clock skew and the token validators (Kubernetes: always KUBERNETES, plus JWKS if listed; self-hosted:
+// INSECURE unless validators are listed). Kubernetes mode reads the Configuration resource in sentry's
 // namespace; self-hosted mode reads a YAML file (${VAR} expanded). A missing resource or file stops sentry, as
 // in Dapr. `spec.mtls.controlPlaneTrustDomain` is ignored: --trust-domain always wins.
 import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
@@ -7,6 +8,7 @@ import yaml from 'js-yaml';
 import { readFile } from 'node:fs/promises';
 import { parseGoDuration } from '@tapr/lib';
 import type { TokenValidatorName } from './validators/validator.js';
+import { parseJwksOptions, type JwksOptions } from './validators/jwks.js';
 import { apiMessage } from './ca/kubeStore.js';
 
 export const defaultWorkloadCertTtlMs = 24 * 3_600_000;
@@ -19,6 +21,8 @@ export interface SentryConfig {
   validators: TokenValidatorName[];
   /** The validator for requests that name none. */
   defaultValidator?: TokenValidatorName;
+  /** Options of the JWKS validator, when `spec.mtls.tokenValidators` lists it. */
+  jwks?: JwksOptions;
 }
 
 interface MtlsSpec {
@@ -58,7 +62,8 @@ export function parseConfigurationSpec(spec: unknown, kubernetes: boolean): Sent
       throw new Error("invalid token validator: the built-in 'kubernetes' and 'insecure' validators cannot be configured manually");
     }
     if (name !== 'JWKS') throw new Error(`invalid token validator name: '${String(validator?.name)}'; supported values: 'jwks'`);
-    throw new Error('the jwks token validator (spec.mtls.tokenValidators) is not supported by tapr sentry yet');
+    config.jwks = parseJwksOptions(validator.options);
+    if (!config.validators.includes('JWKS')) config.validators.push('JWKS');
   }
   if (!kubernetes && configured.length === 0) {
     config.validators.push('INSECURE');

@@ -31,6 +31,7 @@ import { KubeEventRecorder, LogEventRecorder, type EventRecorder } from './event
 import { InsecureValidator, type TokenValidatorName, type Validator } from './validators/validator.js';
 import { KubernetesValidator } from './validators/kubernetes.js';
 import { KubeLookups } from './validators/kubeLookups.js';
+import { JwksValidator } from './validators/jwks.js';
 import { InlineSigner, type Signer } from './signing/signer.js';
 import { WorkerPoolSigner } from './signing/workerPoolSigner.js';
 import { CertificateService } from './server/certificateService.js';
@@ -112,6 +113,11 @@ async function runSentry(options: SentryOptions, signal: AbortSignal): Promise<v
       'KUBERNETES',
       new KubernetesValidator({ lookups, sentryId: formatSpiffeId(sentryId), controlPlaneNamespace: options.namespace, controlPlaneTrustDomain: options.trustDomain }),
     );
+  }
+  if (config.jwks) {
+    const jwks = new JwksValidator({ jwks: config.jwks, sentryId: formatSpiffeId(sentryId), logger: logger.child('validator.jwks'), readiness: readiness.target('jwks-validator') });
+    parts.push(part('jwks-validator', jwks));
+    validators.set('JWKS', jwks);
   }
   for (const name of validators.keys()) logger.info(`using validator '${name.toLowerCase()}'`);
 

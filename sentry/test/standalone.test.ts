@@ -105,6 +105,36 @@ describe('sentry in self-hosted mode', () => {
     });
   });
 
+  describe('when the config file lists the jwks validator', () => {
+    it('issues to a JWT signed by a key of the set, and no longer accepts insecure requests', async () => {
+      const { SignJWT, exportJWK, generateKeyPair } = await import('jose');
+      const { publicKey, privateKey } = await generateKeyPair('RS256');
+      const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }] });
+      const dir = tempDir('sentry-jwks-');
+      const configFile = path.join(dir, 'config.yaml');
+      writeFileSync(configFile, `kind: Configuration\nspec:\n  mtls:\n    tokenValidators:\n      - name: jwks\n        options:\n          source: '${jwks}'\n`);
+      const sentry = await startSentry({ args: [`-issuer-credentials=${dir}`, `-config=${configFile}`] });
+      const target = { trustAnchorsPem: readFileSync(path.join(dir, 'ca.crt'), 'utf8'), trustDomain: 'localhost', namespace: 'default' };
+      const jwt = await new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setSubject('spiffe://public/ns/default/myapp')
+        .setAudience('spiffe://localhost/ns/default/dapr-sentry')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      const response = await signCertificate(sentry.grpcPort, target, { id: 'myapp', namespace: 'default', csr: (await createCsr()).csrPem, token: jwt, validator: Validator.JWKS });
+      expect(new X509Certificate(leafPem(response)).subjectAltName).toBe('URI:spiffe://public/ns/default/myapp');
+      const other = await refusal(signCertificate(sentry.grpcPort, target, { id: 'payments', namespace: 'default', csr: (await createCsr()).csrPem, token: jwt, validator: Validator.JWKS }));
+      expect(other.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(other.details).toContain('"sub"');
+      const insecure = await refusal(signCertificate(sentry.grpcPort, target, { id: 'myapp', namespace: 'default', csr: (await createCsr()).csrPem, validator: Validator.INSECURE }));
+      expect(insecure.details).toBe('the requested validator is not enabled');
+      const unnamed = await refusal(signCertificate(sentry.grpcPort, target, { id: 'myapp', namespace: 'default', csr: (await createCsr()).csrPem }));
+      expect(unnamed.details).toBe('a validator name must be specified in this environment');
+      expect(await sentry.stop()).toBe(0);
+    });
+  });
+
   describe('when started with bad flags', () => {
     const run = (args: string[]) => spawnSync(process.execPath, [sentryMain, ...args], { encoding: 'utf8', timeout: 20_000 });
 

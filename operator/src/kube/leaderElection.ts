@@ -106,19 +106,30 @@ export class LeaderElector {
     return false;
   }
 
-  /** Renews every retry period; returns when renewing failed for longer than the renew deadline (or on abort). */
+  /**
+   * Renews every retry period; returns when renewing failed for longer than the renew deadline (or on abort). An
+   * attempt that hangs (a partitioned API server) counts as failing once the deadline passes, so a cut-off leader
+   * stops leading before its lease can expire for the others.
+   */
   async #renewLoop(signal: AbortSignal): Promise<void> {
     const deadline = this.options.renewDeadlineMs ?? defaultRenewDeadlineMs;
     let lastRenew = this.#now();
     while (!signal.aborted) {
       await abortableDelay(this.#retryPeriod(), signal);
       if (signal.aborted) return;
-      if (await this.#tryAcquireOrRenew()) {
+      const remaining = Math.max(0, deadline - (this.#now() - lastRenew));
+      let timer: NodeJS.Timeout | undefined;
+      const renewed = await Promise.race([
+        this.#tryAcquireOrRenew(),
+        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), remaining))),
+      ]);
+      clearTimeout(timer);
+      if (renewed === true) {
         lastRenew = this.#now();
-      } else if (this.#observed?.holderIdentity && this.#observed.holderIdentity !== this.identity) {
+      } else if (renewed === false && this.#observed?.holderIdentity && this.#observed.holderIdentity !== this.identity) {
         this.options.logger.warn('another replica holds the lease now', { leader: this.#observed.holderIdentity });
         return;
-      } else if (this.#now() - lastRenew > deadline) {
+      } else if (this.#now() - lastRenew >= deadline) {
         this.options.logger.warn('could not renew the lease within the renew deadline', { deadlineMs: deadline });
         return;
       }

@@ -20,11 +20,12 @@ parentPort?.on('message', (message: { issuer?: IssuerHandle; jobs?: WorkerJob[] 
     if (!issuer) return { id: job.id, error: { problem: 'internal', message: `issuer generation ${job.generation} is unknown to the signing worker` } };
     try {
       const der = signNow(signers, { csr: job.csr, uri: job.uri, dnsNames: job.dnsNames, notBefore: new Date(job.notBefore), notAfter: new Date(job.notAfter) }, issuer);
-      return { id: job.id, der };
+      // Own buffer (Buffer.concat hands out slices of a shared 8 KiB pool, which a message would copy whole).
+      return { id: job.id, der: new Uint8Array(der) };
     } catch (error) {
       if (error instanceof CsrError) return { id: job.id, error: { problem: error.problem, message: error.message } };
       return { id: job.id, error: { problem: 'internal', message: (error as Error).message } };
     }
   });
-  parentPort?.postMessage(results);
+  parentPort?.postMessage(results, results.flatMap((r) => (r.der ? [r.der.buffer as ArrayBuffer] : [])));
 });

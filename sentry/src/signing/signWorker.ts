@@ -8,9 +8,9 @@ import type { WorkerJob, WorkerResult } from './workerProtocol.js';
 const signers = new LeafSignerCache();
 const issuers = new Map<number, IssuerHandle>();
 
-parentPort?.on('message', (message: { issuer?: IssuerHandle; jobs?: WorkerJob[] }) => {
-  if (message.issuer) {
-    const issuer = { ...message.issuer, certDer: Buffer.from(message.issuer.certDer) };
+parentPort?.on('message', (message: { issuers?: IssuerHandle[]; jobs?: WorkerJob[] }) => {
+  for (const received of message.issuers ?? []) {
+    const issuer = { ...received, certDer: Buffer.from(received.certDer) };
     issuers.set(issuer.generation, issuer);
     for (const generation of issuers.keys()) if (generation < issuer.generation - 1) issuers.delete(generation);
   }

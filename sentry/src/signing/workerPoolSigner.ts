@@ -1,7 +1,9 @@
-// Signing on worker threads. Jobs go to the worker with the fewest in flight, collected into one message per
-// worker per event-loop turn (a message costs about as much as a small job). Each worker is told about an issuer
-// the first time a job needs it, so a job is always signed by the issuer its response will name. A worker that
-// dies fails its in-flight jobs and is replaced.
+// Signing on worker threads. Jobs go to the worker with the fewest in flight and travel in batches: a worker has at
+// most two batches outstanding (one being signed, one waiting, so it never idles between them); jobs arriving
+// meanwhile wait and go together in the next batch. A message costs about as much as a small job, so under load
+// batches grow and the per-job overhead shrinks; a lone request still goes out at once. Each worker is told about
+// an issuer the first time a job needs it, so a job is always signed by the issuer its response will name. A worker
+// that dies fails its in-flight jobs and is replaced.
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,9 +22,13 @@ interface Slot {
   pending: Map<number, Pending>;
   queue: WorkerJob[];
   issuersSent: Set<number>;
-  newIssuer?: IssuerHandle;
+  /** Issuers to send with the next batch. */
+  newIssuers: IssuerHandle[];
+  batchesInFlight: number;
   flushScheduled: boolean;
 }
+
+const maxBatchesInFlight = 2;
 
 export interface WorkerPoolOptions {
   size: number;
@@ -53,7 +59,7 @@ export class WorkerPoolSigner implements Signer {
       slot.pending.set(id, { resolve, reject });
       if (!slot.issuersSent.has(issuer.generation)) {
         slot.issuersSent.add(issuer.generation);
-        slot.newIssuer = issuer;
+        slot.newIssuers.push(issuer);
       }
       slot.queue.push({
         id,
@@ -80,19 +86,22 @@ export class WorkerPoolSigner implements Signer {
 
   #flush(slot: Slot): void {
     slot.flushScheduled = false;
-    if (slot.queue.length === 0) return;
+    if (slot.queue.length === 0 || slot.batchesInFlight >= maxBatchesInFlight) return;
     const jobs = slot.queue;
     slot.queue = [];
-    const issuer = slot.newIssuer;
-    slot.newIssuer = undefined;
-    slot.worker.postMessage(issuer ? { issuer, jobs } : { jobs });
+    const issuers = slot.newIssuers;
+    slot.newIssuers = [];
+    slot.batchesInFlight++;
+    slot.worker.postMessage(issuers.length ? { issuers, jobs } : { jobs });
   }
 
   #spawn(): Slot {
     const worker = new Worker(this.#script);
     worker.unref();
-    const slot: Slot = { worker, pending: new Map(), queue: [], issuersSent: new Set(), flushScheduled: false };
+    const slot: Slot = { worker, pending: new Map(), queue: [], issuersSent: new Set(), newIssuers: [], batchesInFlight: 0, flushScheduled: false };
     worker.on('message', (results: WorkerResult[]) => {
+      slot.batchesInFlight--;
+      this.#flush(slot);
       for (const result of results) {
         const pending = slot.pending.get(result.id);
         if (!pending) continue;

@@ -11,7 +11,7 @@ import { readOptions as readOperatorOptions } from '@tapr/operator/options';
 import { readOptions as readInjectorOptions } from '@tapr/injector/options';
 import { readOptions as readPlacementOptions } from '@tapr/placement/options';
 import { sidecarInjectorWebhookConfiguration } from '@tapr/injector/webhookConfiguration';
-import { chartDir, helm, renderChart, renderChartYaml, repoRoot, type KubeObject } from '../src/helm.js';
+import { chartDir, helm, parseManifests, renderChart, renderChartYaml, repoRoot, type KubeObject } from '../src/helm.js';
 import { envValue, find, flagValue, ofKind, onlyContainer, type Container, type Workload } from '../src/objects.js';
 import { expandArgs, resolveEnv } from '../src/podEnv.js';
 
@@ -34,6 +34,26 @@ const rulesOf = (objects: KubeObject[], kind: 'ClusterRole' | 'Role', name: stri
 const servicePorts = (objects: KubeObject[], name: string) =>
   (find(objects, 'Service', name) as KubeObject & { spec: { ports: Array<{ name: string; port: number; targetPort: string }> } }).spec.ports;
 const workload = (objects: KubeObject[], kind: string, name: string) => find<Workload>(objects, kind, name);
+
+/** The RBAC YAML a service documents between <!-- rbac:begin --> and <!-- rbac:end --> in docs/<service>.md. */
+function rbacBlock(service: string): string {
+  const doc = readFileSync(path.join(repoRoot, 'docs', `${service}.md`), 'utf8');
+  const block = /<!-- rbac:begin -->\s*```yaml\n([\s\S]*?)```\s*<!-- rbac:end -->/.exec(doc);
+  if (!block) throw new Error(`docs/${service}.md has no RBAC block between <!-- rbac:begin --> and <!-- rbac:end -->`);
+  return block[1]!;
+}
+
+/** Every (group, resource, verb, name) a Role or ClusterRole allows, as "Kind name: group|resource|verb|name". */
+function permissions(role: KubeObject): string[] {
+  const rules = (role as KubeObject & { rules?: Rule[] }).rules ?? [];
+  return rules.flatMap((rule) =>
+    rule.apiGroups.flatMap((group) =>
+      rule.resources.flatMap((resource) =>
+        rule.verbs.flatMap((verb) => (rule.resourceNames ?? ['*']).map((name) => `${role.kind} ${role.metadata.name}: ${group}|${resource}|${verb}|${name}`)),
+      ),
+    ),
+  );
+}
 const podEnv = (container: Container, pod: string) => resolveEnv(container, { name: pod, namespace: ns });
 
 describe('the tapr Helm chart', () => {
@@ -280,34 +300,31 @@ describe('the tapr Helm chart', () => {
       });
     });
 
-    it('grants each service only what it uses, and nothing to placement', () => {
-      expect(rulesOf(defaults, 'ClusterRole', 'dapr-sentry')).toEqual([
-        { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
-        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['dapr.io'], resources: ['configurations'], verbs: ['get', 'list', 'watch'] },
-      ]);
-      expect(rulesOf(defaults, 'Role', 'dapr-sentry')).toEqual([
-        { apiGroups: [''], resources: ['secrets', 'configmaps'], resourceNames: ['dapr-trust-bundle'], verbs: ['get', 'update'] },
-        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-      ]);
-      expect(rulesOf(defaults, 'ClusterRole', 'dapr-operator-admin')).toEqual([
-        { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: ['subscriptions.dapr.io'], verbs: ['get', 'patch'] },
-        { apiGroups: ['dapr.io'], resources: ['components', 'configurations', 'subscriptions', 'resiliencies', 'httpendpoints'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
-        { apiGroups: ['apps'], resources: ['deployments', 'statefulsets'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] },
-        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-      ]);
-      expect(rulesOf(defaults, 'Role', 'dapr-operator')).toEqual([
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['operator.dapr.io'], verbs: ['get', 'update'] },
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-      ]);
-      expect(rulesOf(defaults, 'ClusterRole', 'dapr-injector')).toEqual([
-        { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get', 'list'] },
-        { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['dapr-sidecar-injector'], verbs: ['get', 'patch'] },
-      ]);
-      expect(ofKind(defaults, 'Role').map((r) => r.metadata.name).sort()).toEqual(['dapr-operator', 'dapr-sentry', 'secret-reader']);
+    it.each([
+      // [service doc, tuples the chart leaves out on purpose (each named in the chart's RBAC comments)]
+      ['sentry', ['Role dapr-sentry: |secrets|create|*', 'Role dapr-sentry: |configmaps|create|*']],
+      ['operator', []],
+      ['injector', ['Role dapr-injector: |secrets|get|tapr-sidecar-injector-ca', 'Role dapr-injector: |secrets|create|*']],
+    ])('grants %s exactly the RBAC its docs list (and its own tests run with)', (service, leftOut) => {
+      const documented = parseManifests(rbacBlock(service as string));
+      const roles = documented.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
+      expect(roles.length).toBeGreaterThan(0);
+      const expected = new Set(roles.flatMap((role) => permissions(role)));
+      for (const tuple of leftOut as string[]) expect(expected.delete(tuple)).toBe(true);
+      const granted = new Set(roles.flatMap((role) => permissions(find(defaults, role.kind, role.metadata.name))));
+      expect([...granted].sort()).toEqual([...expected].sort());
+      // Bound to the service's own account in the release namespace.
+      for (const role of roles) {
+        const binding = find(defaults, `${role.kind}Binding`, role.metadata.name) as KubeObject & { subjects: unknown[] };
+        expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: `dapr-${service}`, namespace: ns }]);
+      }
+    });
+
+    it('grants placement nothing, and no roles beyond the services’ own', () => {
+      expect(ofKind(defaults, 'Role').map((r) => r.metadata.name).sort()).toEqual(['dapr-injector', 'dapr-operator', 'dapr-sentry', 'secret-reader']);
       expect(ofKind(defaults, 'ClusterRole').map((r) => r.metadata.name).sort()).toEqual(['dapr-injector', 'dapr-operator-admin', 'dapr-sentry', 'tapr-crd-upgrade']);
+      expect(rulesOf(defaults, 'Role', 'secret-reader')).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+      expect(find(defaults, 'Role', 'secret-reader').metadata.namespace).toBe('default');
     });
 
     it('binds no service account to a built-in role and grants no wildcard', () => {

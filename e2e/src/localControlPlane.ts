@@ -1,0 +1,215 @@
+// The local e2e target: the chart as `helm install` would lay it out, on the real local API server, with the four
+// services running as local node processes configured exactly as the rendered pods configure them. Each service
+// runs as its own ServiceAccount (a token bound to its Pending pod), so the chart's RBAC is what lets it work.
+//
+// What differs from a cluster, and why (docs/install.md repeats this):
+//   - Ports are free local ports, and the Service addresses in args/env point at 127.0.0.1 (no kube-proxy, no DNS).
+//   - The daprsystem Configuration's sentryAddress is 127.0.0.1:<port>, because the operator reads it from there.
+//   - Service dapr-sidecar-injector is an ExternalName for localhost and the webhook names the local port: the API
+//     server then dials the local injector while still checking its certificate for dapr-sidecar-injector.<ns>.svc.
+//   - Paths compiled into the binaries (the in-cluster token and the sentry token) are given as --kubeconfig and
+//     DAPR_SENTRY_TOKEN_FILE; the injector, which looks for its own token at a fixed path, gets
+//     --sidecar-token-volume=always so sidecars still get the projected token volume.
+//   - The operator runs with ENABLE_WEBHOOKS=false: its conversion webhook would rewire the cluster-wide
+//     subscriptions CRD that other tests share (the operator's own tests cover it).
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { freePort, kubectl, waitFor } from '@tapr/lib/testing';
+import { renderChart, repoRoot, type KubeObject } from './helm.js';
+import { LocalKubelet, serviceAccountKubeconfig, type ContainerMapping, type MountMap, type RunningContainer } from './localKubelet.js';
+
+export const services = ['sentry', 'operator', 'injector', 'placement'] as const;
+export type ServiceName = (typeof services)[number];
+
+const workloadOf: Record<ServiceName, { app: string; container: string }> = {
+  sentry: { app: 'dapr-sentry', container: 'dapr-sentry' },
+  operator: { app: 'dapr-operator', container: 'dapr-operator' },
+  injector: { app: 'dapr-sidecar-injector', container: 'dapr-sidecar-injector' },
+  placement: { app: 'dapr-placement-server', container: 'dapr-placement-server' },
+};
+
+interface ServicePorts {
+  api: number;
+  healthz: number;
+  metrics: number;
+  webhook?: number;
+}
+
+export interface LocalControlPlaneOptions {
+  kubeConfig: KubeConfig;
+  kubeconfigFile: string;
+  server: string;
+  namespace: string;
+  /** Only namespaces with this label are sent to the webhook (other tests share the cluster). */
+  webhookNamespaceLabel: { key: string; value: string };
+  /** Where the secret-reader Role goes (a namespace of the test, not `default`). */
+  secretReaderNamespace: string;
+  workDir: string;
+  values?: Record<string, unknown>;
+}
+
+export class LocalControlPlane {
+  readonly kubelet: LocalKubelet;
+  readonly ports = {} as Record<ServiceName, ServicePorts>;
+  readonly running = {} as Partial<Record<ServiceName, RunningContainer>>;
+  /** What was applied, after the local mapping. */
+  applied: KubeObject[] = [];
+  #clusterScoped: KubeObject[] = [];
+
+  constructor(private readonly options: LocalControlPlaneOptions) {
+    this.kubelet = new LocalKubelet({ kubeConfig: options.kubeConfig, workDir: path.join(options.workDir, 'kubelet') });
+  }
+
+  get namespace(): string {
+    return this.options.namespace;
+  }
+
+  address(service: ServiceName): string {
+    return `127.0.0.1:${this.ports[service].api}`;
+  }
+
+  healthUrl(service: ServiceName, pathname = '/healthz'): string {
+    return `http://127.0.0.1:${this.ports[service].healthz}${pathname}`;
+  }
+
+  async start(): Promise<void> {
+    for (const service of services) {
+      const main = mainScript(service);
+      if (!existsSync(main)) throw new Error(`${main} is missing: build the services first (npx tsc -b)`);
+    }
+    for (const service of services) {
+      this.ports[service] = { api: await freePort(), healthz: await freePort(), metrics: await freePort() };
+    }
+    this.ports.operator.webhook = await freePort();
+    mkdirSync(this.options.workDir, { recursive: true });
+
+    await this.#applyChart();
+    await this.#run('sentry');
+    await Promise.all((['operator', 'injector', 'placement'] as const).map((service) => this.#run(service)));
+  }
+
+  /** Stops every service (SIGTERM) and returns their exit codes; removes the cluster-scoped objects applied. */
+  async stop(): Promise<Partial<Record<ServiceName, number | null>>> {
+    const codes: Partial<Record<ServiceName, number | null>> = {};
+    // Clients of sentry first, sentry last, as a rolling shutdown would.
+    for (const group of [['operator', 'injector', 'placement'], ['sentry']] as const) {
+      await Promise.all(
+        group.map(async (service) => {
+          const running = this.running[service];
+          if (running) codes[service] = await running.stop();
+        }),
+      );
+    }
+    await this.kubelet.stopAll();
+    for (const object of this.#clusterScoped) {
+      await kubectl(['delete', object.kind, object.metadata.name, '--ignore-not-found', '--wait=false'], { kubeconfig: this.options.kubeconfigFile });
+    }
+    return codes;
+  }
+
+  output(service: ServiceName): string {
+    return this.running[service]?.output() ?? '';
+  }
+
+  async #applyChart(): Promise<void> {
+    const { namespace, webhookNamespaceLabel } = this.options;
+    const rendered = await renderChart({
+      namespace,
+      values: {
+        ...this.options.values,
+        dapr_sidecar_injector: { namespaceSelector: { matchLabels: { [webhookNamespaceLabel.key]: webhookNamespaceLabel.value } } },
+        secretReader: { namespace: this.options.secretReaderNamespace },
+      },
+    });
+    // Hooks run only on upgrade (the CRD Job); `helm install` does not create them.
+    const installed = rendered.filter((o) => !o.metadata.annotations?.['helm.sh/hook']);
+    this.applied = installed.map((object) => this.#mapForLocal(object));
+    this.#clusterScoped = this.applied.filter((o) => ['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(o.kind));
+    const yaml = this.applied.map((o) => JSON.stringify(o)).join('\n---\n');
+    const result = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=tapr-e2e', '-f', '-'], {
+      input: yaml,
+      kubeconfig: this.options.kubeconfigFile,
+    });
+    if (result.code !== 0) throw new Error(`applying the rendered chart failed: ${result.stderr}`);
+  }
+
+  #mapForLocal(object: KubeObject): KubeObject {
+    const copy = structuredClone(object) as KubeObject & Record<string, any>;
+    if (copy.kind === 'Service' && copy.metadata.name === 'dapr-sidecar-injector') {
+      copy['spec'] = { type: 'ExternalName', externalName: 'localhost', ports: copy['spec'].ports };
+    }
+    if (copy.kind === 'MutatingWebhookConfiguration' && copy.metadata.name === 'dapr-sidecar-injector') {
+      copy['webhooks'][0].clientConfig.service.port = this.ports.injector.api;
+    }
+    if (copy.kind === 'Configuration' && copy.metadata.name === 'daprsystem') {
+      copy['spec'].mtls.sentryAddress = this.address('sentry');
+    }
+    return copy;
+  }
+
+  async #run(service: ServiceName): Promise<void> {
+    const { app, container } = workloadOf[service];
+    const pod = await this.kubelet.waitForPod(this.options.namespace, `app=${app}`);
+    const ports = this.ports[service];
+    const flagValues: Record<string, string> = {
+      '--port': String(ports.api),
+      '--healthz-port': String(ports.healthz),
+      '--metrics-port': String(ports.metrics),
+    };
+    if (ports.webhook) flagValues['--webhook-server-port'] = String(ports.webhook);
+    const sentryInCluster = `dapr-sentry.${this.options.namespace}.svc.cluster.local:443`;
+    const kubeconfigFile = path.join(this.options.workDir, `${service}.kubeconfig`);
+    const mapping: ContainerMapping = {
+      executable: (command) => {
+        if (command.length !== 1 || command[0] !== `/${service}`) throw new Error(`${service}: unexpected command ${JSON.stringify(command)}`);
+        return [process.execPath, mainScript(service)];
+      },
+      replacements: { [sentryInCluster]: this.address('sentry') },
+      flagValues,
+      extraArgs: (mounts: MountMap) => {
+        const accountDir = mounts['/var/run/secrets/kubernetes.io/serviceaccount'];
+        if (!accountDir) throw new Error(`${service}: the pod has no service-account token volume`);
+        const args = ['--kubeconfig', serviceAccountKubeconfig(this.options.server, accountDir, kubeconfigFile)];
+        if (service === 'injector') args.push('--sidecar-token-volume=always');
+        return args;
+      },
+      extraEnv: (mounts: MountMap) => {
+        const env: Record<string, string> = {};
+        const tokenDir = mounts['/var/run/secrets/dapr.io/sentrytoken'];
+        if (tokenDir) env['DAPR_SENTRY_TOKEN_FILE'] = path.join(tokenDir, 'token');
+        if (service === 'operator') env['ENABLE_WEBHOOKS'] = 'false';
+        return env;
+      },
+    };
+    const prepared = await this.kubelet.prepare(pod, container, mapping);
+    const running = this.kubelet.start(prepared);
+    this.running[service] = running;
+    await waitFor(
+      async () => {
+        if (running.process.exitCode !== null) throw new Error(`${service} exited with ${running.process.exitCode}`);
+        return (await fetch(this.healthUrl(service, '/readyz'))).status === 200;
+      },
+      { what: `${service} to be ready`, timeoutMs: 60_000, intervalMs: 250 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- ${service} output (${prepared.logFile}) ---\n${running.output().slice(-6000)}`, { cause: error });
+    });
+  }
+
+  /** The trust anchors sentry published (ConfigMap dapr-trust-bundle, key ca.crt). */
+  async trustAnchors(): Promise<string> {
+    const core = this.options.kubeConfig.makeApiClient(CoreV1Api);
+    const cm = await core.readNamespacedConfigMap({ name: 'dapr-trust-bundle', namespace: this.options.namespace });
+    const pem = cm.data?.['ca.crt'];
+    if (!pem) throw new Error('ConfigMap dapr-trust-bundle has no ca.crt');
+    return pem;
+  }
+}
+
+export function mainScript(service: ServiceName): string {
+  return path.join(repoRoot, service, 'dist', 'src', 'main.js');
+}
+
+export function readLog(file: string): string {
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}

@@ -8,7 +8,7 @@
 // why — it never replaces a bundle it did not create from scratch.
 import { X509Certificate } from 'node:crypto';
 import { describeError, type Logger, type ReadinessTarget } from '@tapr/lib';
-import { decodeCertificates } from '../x509/pem.js';
+import { publicationState, publishes } from './publication.js';
 import {
   BundleError,
   entriesToMaterial,
@@ -62,6 +62,7 @@ export class CertificateAuthority {
   #current: SigningIssuer | undefined;
   #problem: string | undefined = 'the trust bundle has not been loaded yet';
   #generation = 0;
+  #publicationWarning: string | undefined;
   /** The last verified bundle and the material it came from: unchanged material is not verified again. */
   #verified: { material: BundleMaterial; bundle: TrustBundle } | undefined;
   #nextCheckAt: Date | undefined;
@@ -146,7 +147,7 @@ export class CertificateAuthority {
       }
 
       const publishing = await this.#checkPublished(bundle, stored);
-      if (publishing === 'conflict') continue;
+      if (publishing === 'written') continue;
       if (publishing === 'refused') return;
 
       const now = this.#now();
@@ -154,7 +155,7 @@ export class CertificateAuthority {
       this.#nextCheckAt = plan.nextCheckAt;
       if (plan.step) {
         // Never sign under a root before it is published (for a managed bundle the publish step above ran first).
-        if (plan.step.kind === 'switch-to-next-root' && !this.#publishes(stored, bundle.nextRoot?.cert)) {
+        if (plan.step.kind === 'switch-to-next-root' && !publishes(stored, bundle.nextRoot?.cert)) {
           logger.warn('a root switch is due but the new root is not published yet; waiting', { published: store.publishedDescription });
         } else {
           const next = await applyRotationStep(bundle, plan.step, this.#context(now));
@@ -207,47 +208,34 @@ export class CertificateAuthority {
   }
 
   /**
-   * Makes sure the roots are published (ConfigMap). Returns 'ok' when they match, 'differs' when they differ but
-   * signing may continue, 'conflict' after a write (re-read), 'refused' when sentry must not sign.
+   * Makes sure the roots are published (ConfigMap). Returns 'ok' when signing may go on, 'written' after
+   * publishing (re-read), 'refused' when sentry must not sign.
    */
-  async #checkPublished(bundle: TrustBundle, stored: StoredBundle): Promise<'ok' | 'differs' | 'conflict' | 'refused'> {
+  async #checkPublished(bundle: TrustBundle, stored: StoredBundle): Promise<'ok' | 'written' | 'refused'> {
     const { store, logger } = this.options;
-    if (!stored.published) return 'ok';
-    const publishedPem = stored.published.anchors;
-    let published: Buffer[] = [];
-    if (publishedPem) {
-      try {
-        published = decodeCertificates(publishedPem, 'published trust anchors');
-      } catch (error) {
-        logger.warn('the published trust anchors cannot be read', { published: store.publishedDescription, error: describeError(error) });
-      }
+    const state = publicationState(bundle, stored);
+    if (state.kind === 'not-separate' || state.kind === 'same') {
+      this.#publicationWarning = undefined;
+      return 'ok';
     }
-    const same = published.length === bundle.anchors.length && bundle.anchors.every((a) => published.some((p) => p.equals(a.raw)));
-    if (same) return 'ok';
-    if (!publishedPem || isManaged(bundle)) {
+    if (state.kind === 'missing' || isManaged(bundle)) {
       // Missing (first start, Helm's empty ConfigMap) or lagging behind a rotation step of ours: publish.
-      if (publishedPem) logger.warn('published trust anchors differ from the trust bundle; publishing the bundle\'s roots', { published: store.publishedDescription });
+      if (state.kind === 'missing' && state.unreadable) logger.warn('the published trust anchors cannot be read; publishing the bundle\'s roots', { published: store.publishedDescription, error: state.unreadable });
+      if (state.kind === 'differs') logger.warn('published trust anchors differ from the trust bundle; publishing the bundle\'s roots', { published: store.publishedDescription });
       await store.publish(bundle.material.trustAnchors, stored);
       logger.info('published the trust anchors', { published: store.publishedDescription, roots: bundle.anchors.length });
-      return 'conflict';
+      return 'written';
     }
-    if (!published.some((p) => p.equals(bundle.activeRoot.raw))) {
+    if (!state.includesActiveRoot) {
       this.#refuse(
         `the issuer chain does not verify to a root published in ${store.publishedDescription}; refusing to sign certificates workloads could not verify — make ca.crt in the Secret and the ConfigMap agree`,
       );
       return 'refused';
     }
-    logger.warn('published trust anchors differ from the Secret\'s, but include the issuing root; signing continues', { published: store.publishedDescription });
-    return 'differs';
-  }
-
-  #publishes(stored: StoredBundle, cert: X509Certificate | undefined): boolean {
-    if (!cert || !stored.published) return true;
-    try {
-      return decodeCertificates(stored.published.anchors ?? '', 'published trust anchors').some((p) => p.equals(cert.raw));
-    } catch {
-      return false;
-    }
+    const warning = `published trust anchors in ${store.publishedDescription} differ from the Secret's, but include the issuing root; signing continues`;
+    if (this.#publicationWarning !== warning) logger.warn(warning);
+    this.#publicationWarning = warning;
+    return 'ok';
   }
 
   #install(bundle: TrustBundle): void {

@@ -153,4 +153,13 @@ describe('helm upgrade of the tapr chart', () => {
       await on(['delete', '-f', '-'], rbacOnly);
     }
   });
+
+  it('keeps the CRDs and the resources in them on helm uninstall', async () => {
+    const result = await helm(['uninstall', 'tapr', '--namespace', namespace], { kubeconfig: cluster.kubeconfig });
+    expect(result.code).toBe(0);
+    expect((await on(['get', 'deployment', 'dapr-sentry', '-n', namespace])).code).not.toBe(0);
+    expect((await on(['get', 'crd', 'components.dapr.io', '-o', 'name'])).stdout.trim()).toBe('customresourcedefinition.apiextensions.k8s.io/components.dapr.io');
+    const component = JSON.parse((await on(['get', 'component', 'after-upgrade', '-n', 'default', '-o', 'json'])).stdout);
+    expect(component.spec[marker]).toBe('added-in-the-new-chart');
+  });
 });

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { protos } from '@tapr/lib';
+import { waitFor } from '@tapr/lib/testing';
 import { createCsr } from '@tapr/lib/security/sentryClient';
 import { leafPem, refusal, sentryMain, signCertificate, startSentry, stopAllSentries } from './harness.js';
 import { generateIssuer, generateRoot } from '../src/ca/generate.js';
@@ -101,6 +102,19 @@ describe('sentry in self-hosted mode', () => {
       expect(new Date(leaf.validTo).getTime() - new Date(leaf.validFrom).getTime()).toBe(2 * 3_600_000);
       expect(Buffer.from(response.getWorkloadCertificate_asU8()).toString()).toBe(leafPem(response) + userIssuer.certPem);
       expect(() => statSync(path.join(dir, 'ca.key'))).toThrow();
+      expect(await sentry.stop()).toBe(0);
+    });
+  });
+
+  describe('when the directory holds only part of a bundle', () => {
+    it('refuses to sign, generates nothing over it, and still stops cleanly', async () => {
+      const dir = tempDir('sentry-partial-');
+      writeFileSync(path.join(dir, 'ca.crt'), 'not a certificate');
+      const sentry = await startSentry({ args: [`-issuer-credentials=${dir}`, '-config='], waitHealthy: false });
+      await waitFor(() => sentry.output().includes('refusing to sign'), { what: 'sentry to refuse' });
+      expect(await sentry.healthz()).toBe(503);
+      expect(sentry.output()).toContain('is incomplete (missing issuer.crt, issuer.key); refusing to generate a new one over it');
+      expect(() => statSync(path.join(dir, 'issuer.key'))).toThrow();
       expect(await sentry.stop()).toBe(0);
     });
   });

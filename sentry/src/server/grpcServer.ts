@@ -68,7 +68,12 @@ export class GrpcServer {
 
   async run(signal: AbortSignal): Promise<void> {
     const { logger, readiness } = this.options;
-    await this.options.svid.ready(signal);
+    try {
+      await this.options.svid.ready(signal);
+    } catch (error) {
+      if (signal.aborted) return; // stopped before sentry ever had a certificate to serve with
+      throw error;
+    }
     // Channelz bookkeeping costs a little on every call and nothing here reads it.
     const server = new grpc.Server({ 'grpc.max_receive_message_length': 1024 * 1024, 'grpc.enable_channelz': 0 });
     server.addService(protos.sentryGrpc.CAService as unknown as grpc.ServiceDefinition, { signCertificate: this.#handle });

@@ -164,6 +164,12 @@ describe('sentry in Kubernetes mode', () => {
       expect(error.details).toBe(`namespace mismatch; received namespace: ${controlPlane}, the token is for namespace ${apps}`);
     });
 
+    it('accepts a token for the legacy audience dapr.io/sentry too', async () => {
+      const legacy = await podToken(apps, pod, ['dapr.io/sentry']);
+      const response = await signCertificate(sentry.grpcPort, target(), { id: 'orders', namespace: apps, csr: (await peculiarCsr()).pem, token: legacy });
+      expect(new X509Certificate(leafPem(response)).subjectAltName).toBe(`URI:spiffe://public/ns/${apps}/orders`);
+    });
+
     it('refuses a token for another audience as unauthenticated', async () => {
       const other = await podToken(apps, pod, ['https://kubernetes.default.svc.cluster.local']);
       const error = await refusal(signCertificate(sentry.grpcPort, target(), { id: 'orders', namespace: apps, csr: (await peculiarCsr()).pem, token: other }));

@@ -14,7 +14,7 @@
 //     subscriptions CRD that other tests share (the operator's own tests cover it).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { freePort, kubectl, waitFor } from '@tapr/lib/testing';
 import { renderChart, repoRoot, type KubeObject } from './helm.js';
 import { LocalKubelet, serviceAccountKubeconfig, type ContainerMapping, type MountMap, type RunningContainer } from './localKubelet.js';
@@ -47,12 +47,17 @@ export interface LocalControlPlaneOptions {
   secretReaderNamespace: string;
   workDir: string;
   values?: Record<string, unknown>;
+  /** How many of each service's pods to run (default one each; 0 leaves a service out). */
+  replicas?: Partial<Record<ServiceName, number>>;
 }
 
 export class LocalControlPlane {
   readonly kubelet: LocalKubelet;
-  readonly ports = {} as Record<ServiceName, ServicePorts>;
-  readonly running = {} as Partial<Record<ServiceName, RunningContainer>>;
+  /** Per service, per replica (pods in name order). */
+  readonly ports = {} as Record<ServiceName, ServicePorts[]>;
+  readonly running = {} as Record<ServiceName, RunningContainer[]>;
+  /** The pod each replica plays, in name order. */
+  readonly pods = {} as Record<ServiceName, V1Pod[]>;
   /** What was applied, after the local mapping. */
   applied: KubeObject[] = [];
   #clusterScoped: KubeObject[] = [];
@@ -65,12 +70,26 @@ export class LocalControlPlane {
     return this.options.namespace;
   }
 
-  address(service: ServiceName): string {
-    return `127.0.0.1:${this.ports[service].api}`;
+  address(service: ServiceName, replica = 0): string {
+    return `127.0.0.1:${this.#ports(service, replica).api}`;
   }
 
-  healthUrl(service: ServiceName, pathname = '/healthz'): string {
-    return `http://127.0.0.1:${this.ports[service].healthz}${pathname}`;
+  healthUrl(service: ServiceName, pathname = '/healthz', replica = 0): string {
+    return `http://127.0.0.1:${this.#ports(service, replica).healthz}${pathname}`;
+  }
+
+  metricsUrl(service: ServiceName, replica = 0): string {
+    return `http://127.0.0.1:${this.#ports(service, replica).metrics}/metrics`;
+  }
+
+  replicas(service: ServiceName): number {
+    return this.options.replicas?.[service] ?? 1;
+  }
+
+  #ports(service: ServiceName, replica: number): ServicePorts {
+    const ports = this.ports[service]?.[replica];
+    if (!ports) throw new Error(`${service} replica ${replica} is not part of this control plane`);
+    return ports;
   }
 
   async start(): Promise<void> {
@@ -79,14 +98,18 @@ export class LocalControlPlane {
       if (!existsSync(main)) throw new Error(`${main} is missing: build the services first (npx tsc -b)`);
     }
     for (const service of services) {
-      this.ports[service] = { api: await freePort(), healthz: await freePort(), metrics: await freePort() };
+      this.ports[service] = [];
+      this.running[service] = [];
+      for (let i = 0; i < this.replicas(service); i++) {
+        this.ports[service].push({ api: await freePort(), healthz: await freePort(), metrics: await freePort() });
+      }
     }
-    this.ports.operator.webhook = await freePort();
+    for (const ports of this.ports.operator) ports.webhook = await freePort();
     mkdirSync(this.options.workDir, { recursive: true });
 
     await this.#applyChart();
-    await this.#run('sentry');
-    await Promise.all((['operator', 'injector', 'placement'] as const).map((service) => this.#run(service)));
+    await this.#runAll('sentry');
+    await Promise.all((['operator', 'injector', 'placement'] as const).map((service) => this.#runAll(service)));
   }
 
   /** Stops every service (SIGTERM) and returns their exit codes; removes the cluster-scoped objects applied. */
@@ -96,8 +119,9 @@ export class LocalControlPlane {
     for (const group of [['operator', 'injector', 'placement'], ['sentry']] as const) {
       await Promise.all(
         group.map(async (service) => {
-          const running = this.running[service];
-          if (running) codes[service] = await running.stop();
+          // The worst exit code of the service's replicas (0 only when every replica exited 0).
+          const results = await Promise.all((this.running[service] ?? []).map((r) => r.stop()));
+          if (results.length) codes[service] = results.find((code) => code !== 0) ?? 0;
         }),
       );
     }
@@ -108,8 +132,9 @@ export class LocalControlPlane {
     return codes;
   }
 
+  /** Everything the service's replicas logged. */
   output(service: ServiceName): string {
-    return this.running[service]?.output() ?? '';
+    return (this.running[service] ?? []).map((r) => r.output()).join('\n');
   }
 
   async #applyChart(): Promise<void> {
@@ -124,7 +149,10 @@ export class LocalControlPlane {
     });
     // Hooks run only on upgrade (the CRD Job); `helm install` does not create them.
     const installed = rendered.filter((o) => !o.metadata.annotations?.['helm.sh/hook']);
-    this.applied = installed.map((object) => this.#mapForLocal(object));
+    this.applied = installed.map((object) => this.#mapForLocal(object)).filter((object) => {
+      // A service run by nobody here has no webhook to call (a Fail policy would then hold up annotated pods).
+      return !(object.kind === 'MutatingWebhookConfiguration' && this.replicas('injector') === 0);
+    });
     this.#clusterScoped = this.applied.filter((o) => ['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(o.kind));
     const yaml = this.applied.map((o) => JSON.stringify(o)).join('\n---\n');
     const result = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=tapr-e2e', '-f', '-'], {
@@ -140,7 +168,7 @@ export class LocalControlPlane {
       copy['spec'] = { type: 'ExternalName', externalName: 'localhost', ports: copy['spec'].ports };
     }
     if (copy.kind === 'MutatingWebhookConfiguration' && copy.metadata.name === 'dapr-sidecar-injector') {
-      copy['webhooks'][0].clientConfig.service.port = this.ports.injector.api;
+      if (this.replicas('injector') > 0) copy['webhooks'][0].clientConfig.service.port = this.#ports('injector', 0).api;
     }
     if (copy.kind === 'Configuration' && copy.metadata.name === 'daprsystem') {
       copy['spec'].mtls.sentryAddress = this.address('sentry');
@@ -148,10 +176,23 @@ export class LocalControlPlane {
     return copy;
   }
 
-  async #run(service: ServiceName): Promise<void> {
-    const { app, container } = workloadOf[service];
-    const pod = await this.kubelet.waitForPod(this.options.namespace, `app=${app}`);
-    const ports = this.ports[service];
+  async #runAll(service: ServiceName): Promise<void> {
+    const count = this.replicas(service);
+    if (count === 0) return;
+    const { app } = workloadOf[service];
+    const rendered = this.applied.find((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && o.metadata.name === app) as
+      | (KubeObject & { spec: { replicas: number } })
+      | undefined;
+    if (!rendered) throw new Error(`the chart rendered no workload ${app}`);
+    if (count > rendered.spec.replicas) throw new Error(`${service}: ${count} replicas asked for, the chart runs ${rendered.spec.replicas}`);
+    const pods = await this.kubelet.waitForPods(this.options.namespace, `app=${app}`, rendered.spec.replicas);
+    this.pods[service] = pods.slice(0, count);
+    await Promise.all(this.pods[service].map((pod, replica) => this.#run(service, pod, replica)));
+  }
+
+  async #run(service: ServiceName, pod: V1Pod, replica: number): Promise<void> {
+    const { container } = workloadOf[service];
+    const ports = this.#ports(service, replica);
     const flagValues: Record<string, string> = {
       '--port': String(ports.api),
       '--healthz-port': String(ports.healthz),
@@ -159,7 +200,7 @@ export class LocalControlPlane {
     };
     if (ports.webhook) flagValues['--webhook-server-port'] = String(ports.webhook);
     const sentryInCluster = `dapr-sentry.${this.options.namespace}.svc.cluster.local:443`;
-    const kubeconfigFile = path.join(this.options.workDir, `${service}.kubeconfig`);
+    const kubeconfigFile = path.join(this.options.workDir, `${pod.metadata!.name}.kubeconfig`);
     const mapping: ContainerMapping = {
       executable: (command) => {
         if (command.length !== 1 || command[0] !== `/${service}`) throw new Error(`${service}: unexpected command ${JSON.stringify(command)}`);
@@ -184,13 +225,13 @@ export class LocalControlPlane {
     };
     const prepared = await this.kubelet.prepare(pod, container, mapping);
     const running = this.kubelet.start(prepared);
-    this.running[service] = running;
+    this.running[service][replica] = running;
     await waitFor(
       async () => {
         if (running.process.exitCode !== null) throw new Error(`${service} exited with ${running.process.exitCode}`);
-        return (await fetch(this.healthUrl(service, '/readyz'))).status === 200;
+        return (await fetch(this.healthUrl(service, '/readyz', replica))).status === 200;
       },
-      { what: `${service} to be ready`, timeoutMs: 60_000, intervalMs: 250 },
+      { what: `${service} (${pod.metadata!.name}) to be ready`, timeoutMs: 60_000, intervalMs: 250 },
     ).catch((error: Error) => {
       throw new Error(`${error.message}\n--- ${service} output (${prepared.logFile}) ---\n${running.output().slice(-6000)}`, { cause: error });
     });

@@ -66,13 +66,18 @@ export class LocalKubelet {
 
   /** The one pod matching `labelSelector` (created by a controller), once it exists. */
   async waitForPod(namespace: string, labelSelector: string, timeoutMs = 60_000): Promise<V1Pod> {
+    return (await this.waitForPods(namespace, labelSelector, 1, timeoutMs))[0]!;
+  }
+
+  /** Exactly `count` pods matching `labelSelector`, sorted by name, once the controllers have created them all. */
+  async waitForPods(namespace: string, labelSelector: string, count: number, timeoutMs = 60_000): Promise<V1Pod[]> {
     return waitFor(
       async () => {
         const pods = (await this.#core.listNamespacedPod({ namespace, labelSelector })).items.filter((p) => !p.metadata?.deletionTimestamp);
-        if (pods.length > 1) throw new Error(`${pods.length} pods match ${labelSelector} in ${namespace}; expected one`);
-        return pods[0];
+        if (pods.length > count) throw new Error(`${pods.length} pods match ${labelSelector} in ${namespace}; expected ${count}`);
+        return pods.length === count ? pods.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!)) : undefined;
       },
-      { what: `a pod ${labelSelector} in ${namespace}`, timeoutMs, intervalMs: 200 },
+      { what: `${count} pod(s) ${labelSelector} in ${namespace}`, timeoutMs, intervalMs: 200 },
     );
   }
 

@@ -3,15 +3,24 @@
 // a workload gets a certificate from sentry, a Component applied with kubectl reaches an operator stream, and actor
 // hosts receive a placement table — each done with the credentials a sidecar of an injected pod would have.
 import { X509Certificate } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { AppsV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { formatSpiffeId, type Svid } from '@tapr/lib';
-import { kubectl, waitFor } from '@tapr/lib/testing';
+import { adminKubeConfig, createTestNamespace, deleteTestNamespace, kubectl, testCluster, waitFor } from '@tapr/lib/testing';
+import { LocalControlPlane } from '../src/localControlPlane.js';
 import { startTarget, type Target } from '../src/target.js';
 import { ComponentStream, credentialsFor, listComponents, sentryTokenProjection, workloadSvid } from '../src/workload.js';
 import { PlacementHost } from '../src/placementHost.js';
 
 const appId = 'e2e-app';
+
+/** Log lines where the API server's authorizer refused a service account (RBAC), not other 403s (e.g. a namespace being deleted). */
+function rbacRefusals(log: string): string[] {
+  return log.split('\n').filter((line) => /forbidden: User [\\"]*system:serviceaccount:|cannot \w+ resource [\\"]*\w/.test(line));
+}
 
 describe(`a tapr control plane installed from the chart (${process.env['TAPR_E2E_TARGET'] ?? 'local'})`, () => {
   let target: Target;
@@ -197,7 +206,7 @@ spec:
     const logs = await target.logs();
     for (const [service, text] of Object.entries(logs)) {
       expect(text.length).toBeGreaterThan(0);
-      const refused = text.split('\n').filter((line) => /\b403\b|forbidden/i.test(line));
+      const refused = rbacRefusals(text);
       expect({ service, refused }).toEqual({ service, refused: [] });
     }
   });
@@ -216,5 +225,153 @@ spec:
     expect(await can('dapr-operator', 'delete', 'pods', appNamespace)).toBe('no');
     expect(await can('dapr-placement', 'get', 'pods', target.namespace)).toBe('no');
     expect(await can('dapr-placement', 'create', 'leases', target.namespace)).toBe('no');
+  });
+});
+
+// HA on the local target: the chart rendered with global.ha.enabled, three placement replicas and two operator
+// replicas started from their pods (with the chart's Lease RBAC), one sentry for the certificates they need.
+const describeLocal = (process.env['TAPR_E2E_TARGET'] ?? 'local') === 'local' ? describe : describe.skip;
+describeLocal('a tapr control plane installed from the chart with HA on (local)', () => {
+  let controlPlane: LocalControlPlane;
+  let appNamespace: string;
+  let appPods: V1Pod[];
+  const hosts: PlacementHost[] = [];
+  const leases = () => adminKubeConfig().makeApiClient(CoordinationV1Api);
+  const holder = async (name: string) => (await leases().readNamespacedLease({ name, namespace: controlPlane.namespace })).spec?.holderIdentity ?? '';
+  const controlPlaneId = () => ({ trustDomain: 'cluster.local', namespace: controlPlane.namespace });
+
+  beforeAll(async () => {
+    const cluster = testCluster();
+    const kubeConfig = adminKubeConfig();
+    const namespace = await createTestNamespace('tapr-e2e-ha');
+    appNamespace = await createTestNamespace('tapr-e2e-ha-app');
+    controlPlane = new LocalControlPlane({
+      kubeConfig,
+      kubeconfigFile: cluster.kubeconfig,
+      server: cluster.server,
+      namespace,
+      webhookNamespaceLabel: { key: 'tapr.dev/e2e-ha', value: 'none' },
+      secretReaderNamespace: namespace,
+      workDir: mkdtempSync(path.join(tmpdir(), 'tapr-e2e-ha-')),
+      values: { global: { ha: { enabled: true } } },
+      replicas: { sentry: 1, operator: 2, injector: 0, placement: 3 },
+    });
+    try {
+      await controlPlane.start();
+    } catch (error) {
+      await controlPlane.stop();
+      throw error;
+    }
+    // Two pods that stand for sidecars: their tokens give them identities to present to placement.
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    for (const name of ['actor-host-a', 'actor-host-b']) {
+      await core.createNamespacedPod({
+        namespace: appNamespace,
+        body: {
+          metadata: { name, annotations: { 'dapr.io/app-id': 'ha-app' } },
+          spec: {
+            containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }],
+            volumes: [
+              {
+                name: 'dapr-identity-token',
+                projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 7200, audience: `spiffe://cluster.local/ns/${namespace}/dapr-sentry` } }] },
+              },
+            ],
+          },
+        },
+      });
+    }
+    appPods = await Promise.all(['actor-host-a', 'actor-host-b'].map((name) => core.readNamespacedPod({ name, namespace: appNamespace })));
+  }, 180_000);
+
+  afterAll(async () => {
+    hosts.forEach((h) => h.close());
+    const codes = await controlPlane?.stop();
+    await deleteTestNamespace(appNamespace);
+    if (controlPlane) await deleteTestNamespace(controlPlane.namespace);
+    expect(codes).toEqual({ sentry: 0, operator: 0, placement: 0 });
+  }, 120_000);
+
+  const leaderIndex = async () => {
+    const leader = await holder('dapr-placement-leader');
+    return controlPlane.pods.placement.findIndex((pod) => pod.metadata!.name === leader);
+  };
+
+  const svidFor = async (pod: V1Pod) =>
+    workloadSvid({
+      kubelet: controlPlane.kubelet,
+      pod,
+      sentryAddress: controlPlane.address('sentry'),
+      trustAnchorsPem: await controlPlane.trustAnchors(),
+      controlPlane: controlPlaneId(),
+      id: 'ha-app',
+    });
+
+  it('elects one placement leader among three replicas with the Lease, and one operator leader among two', async () => {
+    const index = await waitFor(async () => ((await leaderIndex()) >= 0 ? leaderIndex() : undefined), { what: 'a placement leader', timeoutMs: 30_000 });
+    const statuses = await Promise.all(
+      [0, 1, 2].map(async (replica) => {
+        const text = await (await fetch(controlPlane.metricsUrl('placement', replica))).text();
+        return Number(/^dapr_placement_leader_status(?:\{[^}]*\})? (\d)/m.exec(text)?.[1]);
+      }),
+    );
+    expect(statuses.filter((s) => s === 1)).toHaveLength(1);
+    expect(statuses[index]).toBe(1);
+    const operatorLeader = await waitFor(async () => (await holder('operator.dapr.io')) || undefined, { what: 'an operator leader', timeoutMs: 30_000 });
+    const operatorPods = controlPlane.pods.operator.map((pod) => pod.metadata!.name!);
+    expect(operatorPods.filter((name) => operatorLeader.startsWith(name))).toHaveLength(1);
+  });
+
+  it('serves placement tables from the leader only, and from a new leader once the old one stops', async () => {
+    const svids = await Promise.all(appPods.map(svidFor));
+    const connect = (replica: number, i: number) =>
+      new PlacementHost({
+        address: controlPlane.address('placement', replica),
+        credentials: credentialsFor(svids[i]!, 'placement', controlPlaneId()),
+        name: `10.244.1.${i + 10}:50002`,
+        appId: 'ha-app',
+        namespace: appNamespace,
+        entities: ['HaActor'],
+      });
+    const leader = await leaderIndex();
+    const follower = [0, 1, 2].find((r) => r !== leader)!;
+
+    const refused = connect(follower, 0);
+    hosts.push(refused);
+    await waitFor(() => refused.status, { what: 'the follower to refuse the stream', timeoutMs: 10_000 });
+    expect(refused.status!.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(refused.status!.details).toMatch(/is not a leader/);
+
+    const both = ['10.244.1.10:50002', '10.244.1.11:50002'];
+    const first = [connect(leader, 0), connect(leader, 1)];
+    hosts.push(...first);
+    await waitFor(() => first.every((h) => JSON.stringify(h.current?.hosts['HaActor']) === JSON.stringify(both)), {
+      what: 'both hosts to hold a table from the leader',
+      timeoutMs: 30_000,
+    });
+
+    // The leader stops (a rolling update or a drained node): it releases the Lease and a follower takes over.
+    const oldLeader = controlPlane.pods.placement[leader]!.metadata!.name!;
+    expect(await controlPlane.running.placement[leader]!.stop()).toBe(0);
+    const next = await waitFor(
+      async () => {
+        const index = await leaderIndex();
+        return index >= 0 && index !== leader ? index : undefined;
+      },
+      { what: `a new placement leader after ${oldLeader} stopped`, timeoutMs: 30_000 },
+    );
+    const again = [connect(next, 0), connect(next, 1)];
+    hosts.push(...again);
+    await waitFor(() => again.every((h) => JSON.stringify(h.current?.hosts['HaActor']) === JSON.stringify(both)), {
+      what: 'both hosts to hold a table from the new leader',
+      timeoutMs: 30_000,
+    });
+  });
+
+  it('had no request of any replica refused by the API server', () => {
+    for (const service of ['sentry', 'operator', 'placement'] as const) {
+      const refused = rbacRefusals(controlPlane.output(service));
+      expect({ service, refused }).toEqual({ service, refused: [] });
+    }
   });
 });

@@ -228,8 +228,8 @@ spec:
   });
 });
 
-// HA on the local target: the chart rendered with global.ha.enabled, three placement replicas and two operator
-// replicas started from their pods (with the chart's Lease RBAC), one sentry for the certificates they need.
+// HA on the local target: the chart rendered with global.ha.enabled; three placement replicas, two operator replicas
+// and two sentry replicas started from their pods (with the chart's Lease RBAC), started at the same moment.
 const describeLocal = (process.env['TAPR_E2E_TARGET'] ?? 'local') === 'local' ? describe : describe.skip;
 describeLocal('a tapr control plane installed from the chart with HA on (local)', () => {
   let controlPlane: LocalControlPlane;
@@ -254,7 +254,7 @@ describeLocal('a tapr control plane installed from the chart with HA on (local)'
       secretReaderNamespace: namespace,
       workDir: mkdtempSync(path.join(tmpdir(), 'tapr-e2e-ha-')),
       values: { global: { ha: { enabled: true } } },
-      replicas: { sentry: 1, operator: 2, injector: 0, placement: 3 },
+      replicas: { sentry: 2, operator: 2, injector: 0, placement: 3 },
     });
     try {
       await controlPlane.start();
@@ -320,6 +320,23 @@ describeLocal('a tapr control plane installed from the chart with HA on (local)'
     const operatorLeader = await waitFor(async () => (await holder('operator.dapr.io')) || undefined, { what: 'an operator leader', timeoutMs: 30_000 });
     const operatorPods = controlPlane.pods.operator.map((pod) => pod.metadata!.name!);
     expect(operatorPods.filter((name) => operatorLeader.startsWith(name))).toHaveLength(1);
+  });
+
+  it('has both sentry replicas issue certificates under the one root they published', async () => {
+    const anchors = await controlPlane.trustAnchors();
+    const root = new X509Certificate(anchors);
+    for (const replica of [0, 1]) {
+      const svid = await workloadSvid({
+        kubelet: controlPlane.kubelet,
+        pod: appPods[0]!,
+        sentryAddress: controlPlane.address('sentry', replica),
+        trustAnchorsPem: anchors,
+        controlPlane: controlPlaneId(),
+        id: 'ha-app',
+      });
+      const chain = svid.certChainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)!.map((pem) => new X509Certificate(pem));
+      expect(chain.at(-1)!.verify(root.publicKey)).toBe(true);
+    }
   });
 
   it('serves placement tables from the leader only, and from a new leader once the old one stops', async () => {

@@ -1,7 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadFileConfig, parseConfigurationSpec } from './config.js';
+import { removeTempDirs, tempDir } from './testing/tempDirs.js';
+
+afterAll(removeTempDirs);
 
 describe('sentry configuration', () => {
   describe('when the spec sets mTLS values', () => {
@@ -35,7 +37,7 @@ describe('sentry configuration', () => {
   });
 
   describe('when self-hosted sentry reads a file', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'sentry-config-'));
+    const dir = tempDir('sentry-config-');
 
     it('expands ${VAR} and reads the Configuration', async () => {
       const file = path.join(dir, 'config.yaml');

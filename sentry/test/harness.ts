@@ -2,13 +2,13 @@
 // clients do: SignCertificate over TLS, verifying sentry's SPIFFE ID against the trust anchors.
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { controlPlaneId, grpcClientCredentials, protos } from '@tapr/lib';
 import { adminKubeConfig, freePort, kubectl, testCluster, waitFor } from '@tapr/lib/testing';
+import { removeTempDirs, tempDir } from '../src/testing/tempDirs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const sentryMain = path.resolve(here, '..', 'dist', 'src', 'main.js');
@@ -90,6 +90,7 @@ export async function startSentry(options: StartOptions = {}): Promise<SentryPro
 /** Stops every sentry a test file started (afterAll). */
 export async function stopAllSentries(): Promise<void> {
   await Promise.all([...running].map((s) => s.stop()));
+  removeTempDirs();
 }
 
 export interface SignOptions {
@@ -181,7 +182,7 @@ export async function sentryKubeconfig(namespace: string): Promise<string> {
     contexts: [{ name: 'sentry', cluster: 'local', user: 'dapr-sentry' }],
     currentContext: 'sentry',
   });
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sentry-kubeconfig-')), 'kubeconfig');
+  const file = path.join(tempDir('sentry-kubeconfig-'), 'kubeconfig');
   writeFileSync(file, config.exportConfig());
   return file;
 }

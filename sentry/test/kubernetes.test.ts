@@ -4,8 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
@@ -14,6 +13,7 @@ import { formatSpiffeId, protos, silentLogger, spiffeIdFromSubjectAltName } from
 import { adminKubeConfig, createCa, createIntermediateCa, createTestNamespace, deleteTestNamespace, issueCertificate, waitFor } from '@tapr/lib/testing';
 import { leafPem, refusal, removeClusterRbac, sentryKubeconfig, signCertificate, startSentry, stopAllSentries, type SentryProcess } from './harness.js';
 import { opensslCsr, peculiarCsr } from '../src/testing/csr.js';
+import { tempDir } from '../src/testing/tempDirs.js';
 
 const kc = adminKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -385,7 +385,7 @@ describe('sentry in Kubernetes mode', () => {
 
 /** A TLS server in its own process: requires a client certificate and answers only the expected SPIFFE ID. */
 async function tlsServerProcess(options: { cert: string; key: string; ca: string; expectClient: string }): Promise<{ port: number; stop(): void }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tls-peer-'));
+  const dir = tempDir('tls-peer-');
   const script = path.join(dir, 'server.mjs');
   writeFileSync(
     script,

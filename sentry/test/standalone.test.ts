@@ -4,8 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { protos } from '@tapr/lib';
 import { waitFor } from '@tapr/lib/testing';
@@ -13,9 +12,10 @@ import { createCsr } from '@tapr/lib/security/sentryClient';
 import { leafPem, refusal, sentryMain, signCertificate, startSentry, stopAllSentries } from './harness.js';
 import { generateIssuer, generateRoot } from '../src/ca/generate.js';
 import { opensslCsr } from '../src/testing/csr.js';
+import { removeTempDirs, tempDir } from '../src/testing/tempDirs.js';
 
 const Validator = protos.sentry.SignCertificateRequest.TokenValidator;
-const tempDir = (prefix: string) => mkdtempSync(path.join(tmpdir(), prefix));
+afterAll(removeTempDirs);
 
 describe('sentry in self-hosted mode', () => {
   afterAll(() => stopAllSentries());

@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Readiness, Registry, silentLogger } from '@tapr/lib';
 import { CertificateAuthority, type AuthorityOptions } from './authority.js';
@@ -11,6 +10,9 @@ import type { TrustBundleStore } from './store.js';
 import { SentryMetrics } from '../metrics.js';
 import { MemoryTrustBundleStore } from '../testing/memoryStore.js';
 import type { EventRecorder, EventType } from '../events.js';
+import { removeTempDirs, tempDir } from '../testing/tempDirs.js';
+
+afterAll(removeTempDirs);
 
 const names = { trustAnchors: 'ca.crt', issuerChain: 'issuer.crt', issuerKey: 'issuer.key' };
 const minute = 60_000;
@@ -56,7 +58,7 @@ const byo = (material: BundleMaterial): Record<string, string> => {
 describe('CertificateAuthority', () => {
   describe('when the directory is empty (self-hosted first start)', () => {
     it('generates a managed bundle, writes it 0600 and signs with it', async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'ca-'));
+      const dir = tempDir('ca-');
       const { ca, readiness, events } = authority(fileStore(dir));
       await ca.reconcile();
       for (const file of ['ca.crt', 'issuer.crt', 'issuer.key', 'ca.key']) {
@@ -70,7 +72,7 @@ describe('CertificateAuthority', () => {
     });
 
     it('ends with one bundle when two sentries start together', async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'ca-race-'));
+      const dir = tempDir('ca-race-');
       const a = authority(fileStore(dir));
       const b = authority(fileStore(dir));
       await Promise.all([a.ca.reconcile(), b.ca.reconcile()]);
@@ -81,7 +83,7 @@ describe('CertificateAuthority', () => {
 
   describe('when the stored bundle is incomplete or invalid', () => {
     it('refuses to sign and does not generate over an incomplete bundle', async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'ca-partial-'));
+      const dir = tempDir('ca-partial-');
       writeFileSync(path.join(dir, 'ca.crt'), (await generateBundle({ trustDomain: 'x', namespace: 'y', now: new Date(), policy })).trustAnchors);
       const { ca, readiness, events } = authority(fileStore(dir));
       await ca.reconcile();

@@ -1,11 +1,13 @@
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { silentLogger } from '@tapr/lib';
 import { JwksValidator, inlineJwks, parseJwksOptions } from './jwks.js';
 import { ValidationError, type SignRequest } from './validator.js';
+import { removeTempDirs, tempDir } from '../testing/tempDirs.js';
+
+afterAll(removeTempDirs);
 
 const sentryId = 'spiffe://localhost/ns/default/dapr-sentry';
 
@@ -85,7 +87,7 @@ describe('JwksValidator', () => {
 
   describe('when the JWKS is a file', () => {
     it('follows changes to the file', async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'jwks-'));
+      const dir = tempDir('jwks-');
       const file = path.join(dir, 'jwks.json');
       writeFileSync(file, JSON.stringify({ keys: [key.jwk] }));
       const { validator, stop } = await started(file);

@@ -8,7 +8,7 @@ IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' $(C
 DOCKER ?= docker
 TAPR_SERVICES := sentry operator injector placement
 
-.PHONY: images $(addprefix image-,$(TAPR_SERVICES)) chart-lint chart-package e2e e2e-k3d
+.PHONY: images $(addprefix image-,$(TAPR_SERVICES)) chart-lint chart-package e2e-typecheck e2e e2e-k3d
 
 # One image per service, built from the repository root: <IMAGE_REGISTRY>/<service>:<IMAGE_TAG>.
 images: $(addprefix image-,$(TAPR_SERVICES))
@@ -25,9 +25,13 @@ chart-package: binaries
 	mkdir -p dist/charts
 	$(HELM) package $(CHART_DIR) --destination dist/charts
 
+# Type-checks the e2e suite (jest runs it through ts-jest without type checks; e2e/ is not a tsc -b workspace).
+e2e-typecheck: build
+	npx tsc -p e2e
+
 # The e2e suite on the local target (CI): chart tests, the CRD upgrade on a cluster of its own, the four services
 # run as local processes against the local API server, and the image layout.
-e2e: build binaries
+e2e: build binaries e2e-typecheck
 	npm run jest -- e2e/ --selectProjects integration
 
 # The same suite against k3d (needs Docker and k3d): cluster, images, helm install, assertions. See docs/install.md.

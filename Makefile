@@ -24,7 +24,7 @@ build: install
 	npm run build
 
 # The whole test suite: unit tests and integration tests against a real local API server.
-test: build binaries
+test: build binaries e2e-typecheck
 	npm run jest
 
 test-unit: build
@@ -51,3 +51,6 @@ cluster-status:
 
 clean:
 	npx tsc -b --clean
+
+# Images, chart checks and the end-to-end suite (charts/tapr, e2e/).
+include e2e/make.mk

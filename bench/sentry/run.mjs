@@ -13,6 +13,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { spawn } from 'node:child_process';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -55,16 +56,16 @@ else await overGrpc();
 
 async function overGrpc() {
   const dir = mkdtempSync(path.join(tmpdir(), 'sentry-bench-'));
-  const port = 40000 + Math.floor(Math.random() * 10000);
+  const [port, healthzPort] = await Promise.all([freePort(), freePort()]);
   const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sentryprof'] : [];
   const child = spawn(
     process.execPath,
     [...profile, path.join(root, 'sentry', 'dist', 'src', 'main.js'), `--issuer-credentials=${dir}`, '--config=', `--port=${port}`, '--listen-address=127.0.0.1',
-      `--healthz-port=${port + 1}`, '--healthz-listen-address=127.0.0.1', '--enable-metrics=false', `--signing-workers=${values.workers}`, '--log-level=warn'],
+      `--healthz-port=${healthzPort}`, '--healthz-listen-address=127.0.0.1', '--enable-metrics=false', `--signing-workers=${values.workers}`, '--log-level=warn'],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   try {
-    await until(async () => (await fetch(`http://127.0.0.1:${port + 1}/healthz`).catch(() => ({ status: 0 }))).status === 200);
+    await until(async () => (await fetch(`http://127.0.0.1:${healthzPort}/healthz`).catch(() => ({ status: 0 }))).status === 200);
     const anchors = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
     const requests = csrs.map((csr, i) => {
       const request = new protos.sentry.SignCertificateRequest();
@@ -228,6 +229,17 @@ function cpuSecondsOf(pid, tid) {
   const file = tid ? `/proc/${pid}/task/${tid}/stat` : `/proc/${pid}/stat`;
   const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 async function until(probe) {

@@ -2,7 +2,8 @@
 // directory, a config file): files generated once, bring-your-own files, the insecure validator, Dapr's error
 // codes, exit codes.
 import * as grpc from '@grpc/grpc-js';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -161,6 +162,23 @@ describe('sentry in self-hosted mode', () => {
       expect(mode.status).toBe(1);
       expect(mode.stderr).toContain('--mode: "cloud" is not one of kubernetes, standalone');
       expect(run(['--jwt-enabled']).status).toBe(1);
+    });
+
+    it('exits 1, naming the address, when the gRPC port is taken', async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const port = (blocker.address() as net.AddressInfo).port;
+      try {
+        const result = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+          execFile(process.execPath, [sentryMain, `--port=${port}`, '--listen-address=127.0.0.1', `--issuer-credentials=${tempDir('sentry-busy-')}`, '--config=', '--healthz-port=0', '--enable-metrics=false'], { timeout: 20_000 }, (error, stdout) =>
+            resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout }),
+          );
+        });
+        expect(result.status).toBe(1);
+        expect(result.stdout).toContain(`cannot listen on 127.0.0.1:${port}`);
+      } finally {
+        blocker.close();
+      }
     });
 
     it('exits 1 when the config file is missing', () => {

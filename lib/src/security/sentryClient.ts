@@ -12,6 +12,7 @@ import { grpcClientCredentials } from './grpcTls.js';
 import { controlPlaneId, formatSpiffeId, spiffeIdFromSubjectAltName, type SpiffeId } from './spiffe.js';
 import { describeError, type Logger } from '../logger.js';
 import * as protos from '../protos.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -178,14 +179,7 @@ export class SentrySvidSource extends SvidHolder implements SvidSource {
   }
 }
 
+/** Waits `ms`, or less when `signal` aborts (also when it already has). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }

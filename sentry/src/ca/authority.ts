@@ -7,6 +7,7 @@
 // not chain to a published root, it withdraws the issuer (sentry answers Unavailable and turns unready) and says
 // why — it never replaces a bundle it did not create from scratch.
 import { X509Certificate } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { describeError, type Logger, type ReadinessTarget } from '@tapr/lib';
 import { publicationState, publishes } from './publication.js';
 import {
@@ -301,6 +302,7 @@ export class CertificateAuthority {
 
   /** Waits for the poll interval, the next rotation step, or a refresh — whichever comes first. */
   async #sleep(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
     if (this.#pendingWake) {
       this.#pendingWake = false;
       return;
@@ -321,8 +323,5 @@ export class CertificateAuthority {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 export type { BundleMaterial };

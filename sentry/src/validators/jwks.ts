@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { deferred, formatSpiffeId, parseGoDuration, type Logger, type ReadinessTarget } from '@tapr/lib';
 import { ValidationError, validateCommon, type SignRequest, type ValidationResult, type Validator } from './validator.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface JwksOptions {
   /** URL, file path, or the JWKS itself (JSON, optionally base64). */
@@ -163,14 +164,7 @@ function fetchWithCa(caPem: string | undefined) {
     });
 }
 
+/** Waits `ms`, or less when `signal` aborts (also when it already has). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }

@@ -4,6 +4,7 @@
 // (also when a server ends watches at once, as Dapr's test API server does).
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { describeError, type Logger } from '@tapr/lib';
+import { setTimeout as delay } from 'node:timers/promises';
 
 interface RawObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
@@ -122,14 +123,7 @@ function key(raw: RawObject): string {
   return `${raw.metadata?.namespace ?? ''}/${raw.metadata?.name ?? ''}`;
 }
 
+/** Waits `ms`, or less when `signal` aborts (also when it already has). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }

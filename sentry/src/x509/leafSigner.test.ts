@@ -81,6 +81,18 @@ describe('LeafSigner', () => {
     });
   });
 
+  describe('when it signs many leaves', () => {
+    it('gives every one its own serial number, across refills of the random pool', async () => {
+      const csr = await peculiarCsr();
+      const serials = new Set<string>();
+      for (let i = 0; i < 600; i++) {
+        const der = signer.sign({ publicKeyInfo: csr.publicKeyInfo, uri: spiffeId, dnsNames: [], notBefore: new Date(), notAfter: new Date(Date.now() + 60_000) });
+        serials.add(new X509Certificate(der).serialNumber);
+      }
+      expect(serials.size).toBe(600);
+    });
+  });
+
   describe('when given DNS names', () => {
     it('puts them after the SPIFFE URI in the subject alternative names', async () => {
       const csr = await peculiarCsr();

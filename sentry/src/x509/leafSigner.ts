@@ -2,7 +2,7 @@
 // signature algorithm, issuer name, key usages, authority key identifier) is encoded once; per request only the
 // serial number, validity, public key and subject alternative names are encoded, then the TBSCertificate is
 // signed with the issuer key that was imported once.
-import { createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomFillSync, sign, type KeyObject } from 'node:crypto';
 import { Tag, encodeOid, encodeTime, sequence, tlv } from './der.js';
 import { bitString, signingAlgorithmFor, type SignatureAlgorithm } from './algorithms.js';
 import { certificateParts, subjectKeyIdentifier } from './certificateParts.js';
@@ -71,9 +71,18 @@ export class LeafSigner {
   }
 }
 
+// Serial numbers come from a pool refilled 4 KiB at a time: one CSPRNG call per 256 certificates instead of one each.
+const randomPool = Buffer.alloc(4096);
+let randomOffset = randomPool.length;
+
 /** 128 random bits with the top bit cleared (a positive INTEGER of fixed length; 127 bits of entropy). */
 function serialNumber(): Buffer {
-  const bytes = randomBytes(16);
+  if (randomOffset + 16 > randomPool.length) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  const bytes = Buffer.from(randomPool.subarray(randomOffset, randomOffset + 16));
+  randomOffset += 16;
   bytes[0] = (bytes[0] as number) & 0x7f || 0x01;
   return tlv(Tag.integer, bytes);
 }

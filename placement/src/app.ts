@@ -118,6 +118,7 @@ export class PlacementService {
       firstReportTimeoutMs: options.disseminateTimeoutMs,
       sendStallTimeoutMs: options.sendStallTimeoutMs,
       maxBufferedBytes: options.maxBufferedBytes,
+      writeBudgetBytes: options.writeBudgetBytes,
       core: this.core,
       readiness: grpcReady,
       logger: this.#logger.child('server'),

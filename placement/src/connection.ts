@@ -1,6 +1,6 @@
 // One sidecar's ReportDaprStatus stream, at the gRPC edge: decodes and authorises every Host, turns them into
 // core events, writes the core's orders, and ends the stream with the status each error calls for.
-// Backpressure: writes never block anything (grpc-js buffers them); a stream whose buffered orders do not drain
+// Backpressure: writes never block anything (grpc-js buffers them); a stream whose pending orders make no progress
 // for `sendStallTimeoutMs` — a sidecar that stopped reading — is reset with RESOURCE_EXHAUSTED and dropped, so the
 // round goes on without it instead of waiting for the dissemination timeout.
 import http2 from 'node:http2';
@@ -9,12 +9,13 @@ import { describeError, protos, type Logger, type SpiffeId } from '@tapr/lib';
 import { authorizeHost, type AuthorizeOptions } from './authorize.js';
 import { PlacementError } from './errors.js';
 import { HostOperation } from './host.js';
-import { hostFromProto } from './wire.js';
+import { FramedOrder, hostFromProto } from './wire.js';
 import { toGrpcStatus } from './status.js';
+import type { PacedStream, PacedWriter } from './pacedWriter.js';
 import type { EncodedOrder, PlacementEvent, StreamPort } from './events.js';
 
 type HostMessage = InstanceType<typeof protos.placement.Host>;
-export type PlacementCall = grpc.ServerDuplexStream<HostMessage, Buffer>;
+export type PlacementCall = grpc.ServerDuplexStream<HostMessage, FramedOrder>;
 
 export interface ConnectionOptions {
   id: number;
@@ -24,13 +25,15 @@ export interface ConnectionOptions {
   /** A stream must send its first report within this time. */
   firstReportTimeoutMs: number;
   sendStallTimeoutMs: number;
-  /** Buffered bytes at which a stream is dropped at once, stall or not. */
+  /** Queued bytes at which a stream is dropped at once, stall or not. */
   maxBufferedBytes: number;
+  /** Shared by all streams: bounds the bytes being written at any time. */
+  writer: PacedWriter;
   enqueue: (event: PlacementEvent) => void;
   logger: Logger;
 }
 
-export class SidecarConnection implements StreamPort {
+export class SidecarConnection implements StreamPort, PacedStream {
   readonly id: number;
   readonly peer: string;
   readonly #call: PlacementCall;
@@ -39,13 +42,21 @@ export class SidecarConnection implements StreamPort {
   #state: 'awaiting-report' | 'open' | 'closed' = 'awaiting-report';
   #firstReportTimer: NodeJS.Timeout | undefined;
   #stallTimer: NodeJS.Timeout | undefined;
-  #bufferedBytes = 0;
+  /** Orders not yet written, in order; one write is in flight at a time (paced by the shared writer). */
+  #outbox: FramedOrder[] = [];
+  #queuedBytes = 0;
+  #writing = false;
+  #completedWrites = 0;
 
   constructor(private readonly options: ConnectionOptions) {
     this.id = options.id;
     this.#call = options.call;
     this.peer = options.call.getPeer();
+    this.framedWrites = writeFramesAsIs(options.call);
   }
+
+  /** Whether orders go out without grpc-js re-framing (copying) them; see writeFramesAsIs. */
+  readonly framedWrites: boolean;
 
   start(): void {
     const call = this.#call;
@@ -64,20 +75,50 @@ export class SidecarConnection implements StreamPort {
 
   send(order: EncodedOrder): void {
     if (this.#state === 'closed') return;
-    const bytes = order.payload as Buffer;
-    this.#bufferedBytes += bytes.length;
-    this.#call.write(bytes, () => {
-      this.#bufferedBytes -= bytes.length;
-      if (this.#call.writableLength === 0) this.#clearStall();
-    });
-    if (this.#bufferedBytes > this.options.maxBufferedBytes) {
-      this.#reset(`${this.#bufferedBytes} bytes of orders are waiting to be sent`);
-    } else if (this.#call.writableLength > 0 && !this.#stallTimer) {
-      this.#stallTimer = setTimeout(() => {
-        this.#stallTimer = undefined;
-        if (this.#call.writableLength > 0) this.#reset(`${this.#bufferedBytes} bytes unsent for ${this.options.sendStallTimeoutMs} ms`);
-      }, this.options.sendStallTimeoutMs);
+    const bytes = order.payload as FramedOrder;
+    this.#outbox.push(bytes);
+    this.#queuedBytes += bytes.byteLength;
+    if (this.#queuedBytes > this.options.maxBufferedBytes) {
+      this.#reset(`${this.#queuedBytes} bytes of orders are waiting to be sent`);
+      return;
     }
+    if (!this.#writing) this.options.writer.request(this);
+  }
+
+  /** Called by the paced writer when this stream may write its next order. */
+  writeHead(done: () => void): number | undefined {
+    const bytes = this.#outbox.shift();
+    if (bytes === undefined || this.#state === 'closed') return undefined;
+    this.#writing = true;
+    this.#call.write(bytes, () => {
+      this.#writing = false;
+      this.#queuedBytes -= bytes.byteLength;
+      this.#completedWrites++;
+      done();
+      if (this.#outbox.length === 0) this.#clearStall();
+      else if (this.#state !== 'closed') this.options.writer.request(this);
+    });
+    if (!this.#stallTimer) this.#armStallTimer(this.#progress());
+    return bytes.byteLength;
+  }
+
+  /**
+   * A stream is stalled when its pending orders make no progress for a whole period: no write completed and the
+   * HTTP/2 stream's send buffer did not shrink. A slow but reading sidecar (or one sharing a busy connection)
+   * keeps making progress and is left alone.
+   */
+  #armStallTimer(before: string): void {
+    this.#stallTimer = setTimeout(() => {
+      this.#stallTimer = undefined;
+      if (!this.#writing || this.#state === 'closed') return;
+      const now = this.#progress();
+      if (now !== before) this.#armStallTimer(now);
+      else this.#reset(`${this.#queuedBytes} bytes unsent, no progress for ${this.options.sendStallTimeoutMs} ms`);
+    }, this.options.sendStallTimeoutMs);
+  }
+
+  #progress(): string {
+    return `${this.#completedWrites}/${this.#http2Stream()?.bufferSize ?? '?'}`;
   }
 
   /** Ends the stream with the error's status (the core has already forgotten it). */
@@ -85,10 +126,12 @@ export class SidecarConnection implements StreamPort {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#clearTimers();
+    this.#dropOutbox();
     this.options.logger.info('closing stream', { stream: this.id, peer: this.peer, host: this.#host, code: error.code, reason: error.message });
     this.#call.emit('error', toGrpcStatus(error));
-    // A stream that does not read never lets the status through (it queues behind unsent data): reset it.
-    if (this.#call.writableLength > 0) this.#resetHttp2Stream();
+    // The status queues behind the order being written; a stream that does not read would never get it: reset it
+    // if that write has not gone out within a second.
+    if (this.#writing) setTimeout(() => this.#writing && this.#resetHttp2Stream(), 1000).unref();
   }
 
   #receive(message: HostMessage): void {
@@ -133,6 +176,7 @@ export class SidecarConnection implements StreamPort {
     const wasOpen = this.#state === 'open';
     this.#state = 'closed';
     this.#clearTimers();
+    this.#dropOutbox();
     this.options.logger.info('sidecar disconnected', { stream: this.id, peer: this.peer, host: this.#host, reason: reason ? describeError(reason) : 'closed by the sidecar' });
     if (wasOpen) this.options.enqueue({ kind: 'streamClosed', streamId: this.id, namespace: this.#namespace!, reason });
   }
@@ -151,9 +195,21 @@ export class SidecarConnection implements StreamPort {
    * shape ever changes the stream is at least ended by the keepalive or the dissemination timeout.
    */
   #resetHttp2Stream(): void {
-    const inner = (this.#call as unknown as { call?: { stream?: unknown; nextCall?: { stream?: unknown } } }).call;
-    const stream = (inner?.stream ?? inner?.nextCall?.stream) as http2.ServerHttp2Stream | undefined;
+    const stream = this.#http2Stream();
     if (stream && typeof stream.close === 'function' && !stream.closed) stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  }
+
+  /** The call's HTTP/2 stream, reached through grpc-js internals (undefined if their shape changes). */
+  #http2Stream(): http2.ServerHttp2Stream | undefined {
+    const inner = (this.#call as unknown as { call?: { stream?: unknown; nextCall?: { stream?: unknown } } }).call;
+    const stream = inner?.stream ?? inner?.nextCall?.stream;
+    const looksLikeOne = typeof stream === 'object' && stream !== null && 'bufferSize' in stream && typeof (stream as { close?: unknown }).close === 'function';
+    return looksLikeOne ? (stream as http2.ServerHttp2Stream) : undefined;
+  }
+
+  #dropOutbox(): void {
+    this.#outbox = [];
+    this.options.writer.cancel(this);
   }
 
   #clearStall(): void {
@@ -165,4 +221,21 @@ export class SidecarConnection implements StreamPort {
     clearTimeout(this.#firstReportTimer);
     this.#clearStall();
   }
+}
+
+/**
+ * grpc-js copies every response into a new frame buffer before writing it (`serializeMessage`): 5,000 copies of a
+ * 350 KB table per round, and the garbage collection they cause, dominate a large round. Our orders are framed
+ * once (FramedOrder), so this call's `serializeMessage` is told to hand those frames to HTTP/2 as they are.
+ * It reaches into grpc-js internals; if their shape differs the call keeps the normal path (the service
+ * definition's serializer returns the bare message and grpc-js frames it), so output is the same either way.
+ */
+function writeFramesAsIs(call: PlacementCall): boolean {
+  const inner = (call as unknown as { call?: { serializeMessage?: unknown } }).call;
+  const original = inner?.serializeMessage;
+  if (!inner || typeof original !== 'function') return false;
+  inner.serializeMessage = function serializeFramed(this: unknown, value: unknown) {
+    return value instanceof FramedOrder ? value.frame : (original as (value: unknown) => Buffer).call(this, value);
+  };
+  return true;
 }

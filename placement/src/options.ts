@@ -31,6 +31,7 @@ export const defaults = {
   leaseRetryPeriodMs: 1000,
   sendStallTimeoutMs: 3000,
   maxBufferedBytes: 64 * 1024 * 1024,
+  writeBudgetBytes: 4 * 1024 * 1024,
   metadataEnv: 'DAPR_PLACEMENT_METADATA_ENABLED',
 } as const;
 
@@ -157,6 +158,7 @@ export interface PlacementOptions {
   batchMaxDelayMs: number;
   sendStallTimeoutMs: number;
   maxBufferedBytes: number;
+  writeBudgetBytes: number;
   maxActorTypesPerHost: number;
   /** NAMESPACE: the control-plane namespace (Lease, sentry requests). */
   namespace: string;
@@ -229,6 +231,7 @@ export function readOptions({ argv, env, fileExists = existsSync }: OptionsEnvir
     batchMaxDelayMs: values['dissemination-batch-max-delay'],
     sendStallTimeoutMs: values['stream-send-timeout'],
     maxBufferedBytes: defaults.maxBufferedBytes,
+    writeBudgetBytes: defaults.writeBudgetBytes,
     maxActorTypesPerHost: values['max-actor-types-per-host'],
     namespace: env['NAMESPACE'] || 'default',
     sentryTokenFile: sentryTokenFile(env, values.mode, fileExists),

@@ -8,6 +8,7 @@ import { SidecarConnection, type PlacementCall } from './connection.js';
 import { PlacementError, notLeaderError } from './errors.js';
 import { placementServiceDefinition } from './wire.js';
 import { toGrpcStatus } from './status.js';
+import { PacedWriter } from './pacedWriter.js';
 import type { AuthorizeOptions } from './authorize.js';
 import type { PlacementCore } from './core.js';
 
@@ -25,6 +26,8 @@ export interface PlacementServerOptions {
   firstReportTimeoutMs: number;
   sendStallTimeoutMs: number;
   maxBufferedBytes: number;
+  /** Bytes of orders being written at once, across all streams. */
+  writeBudgetBytes: number;
   core: PlacementCore;
   readiness: ReadinessTarget;
   logger: Logger;
@@ -37,8 +40,11 @@ export class PlacementServer {
   #nextStreamId = 1;
   #shuttingDown = false;
   readonly #listening = deferred();
+  readonly #writer: PacedWriter;
 
-  constructor(private readonly options: PlacementServerOptions) {}
+  constructor(private readonly options: PlacementServerOptions) {
+    this.#writer = new PacedWriter(options.writeBudgetBytes);
+  }
 
   async run(signal: AbortSignal): Promise<void> {
     const { options } = this;
@@ -87,6 +93,7 @@ export class PlacementServer {
       firstReportTimeoutMs: options.firstReportTimeoutMs,
       sendStallTimeoutMs: options.sendStallTimeoutMs,
       maxBufferedBytes: options.maxBufferedBytes,
+      writer: this.#writer,
       enqueue: (event) => options.core.enqueue(event),
       logger: options.logger,
     });

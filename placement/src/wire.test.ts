@@ -1,5 +1,5 @@
 import { protos } from '@tapr/lib';
-import { WireOrderCodec, hostFromProto, hostToProto, placementServiceDefinition } from './wire.js';
+import { FramedOrder, WireOrderCodec, hostFromProto, hostToProto, placementServiceDefinition } from './wire.js';
 import { report } from './fakes.js';
 
 const keys = (map: { forEach(fn: (value: unknown, key: string) => void): void }) => {
@@ -7,7 +7,8 @@ const keys = (map: { forEach(fn: (value: unknown, key: string) => void): void })
   map.forEach((_value, key) => out.push(key));
   return out.sort();
 };
-const decode = (payload: unknown) => protos.placement.PlacementOrder.deserializeBinary(new Uint8Array(payload as Buffer));
+const decode = (payload: unknown) =>
+  protos.placement.PlacementOrder.deserializeBinary(new Uint8Array(payload instanceof FramedOrder ? payload.message : (payload as Buffer)));
 
 describe('WireOrderCodec', () => {
   const codec = new WireOrderCodec(100);
@@ -49,8 +50,9 @@ describe('hostFromProto', () => {
 describe('placementServiceDefinition', () => {
   it('passes pre-encoded orders through and still serializes messages', () => {
     const { responseSerialize } = placementServiceDefinition().reportDaprStatus;
-    const bytes = Buffer.from([1, 2, 3]);
-    expect(responseSerialize(bytes)).toBe(bytes);
+    const framed = new FramedOrder(new Uint8Array([1, 2, 3]));
+    expect([...framed.frame]).toEqual([0, 0, 0, 0, 3, 1, 2, 3]);
+    expect([...responseSerialize(framed)]).toEqual([1, 2, 3]);
     const order = new protos.placement.PlacementOrder().setOperation('lock').setVersion(1);
     expect(decode(responseSerialize(order)).getOperation()).toBe('lock');
   });

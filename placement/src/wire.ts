@@ -1,6 +1,6 @@
 // The edge between Dapr's protobuf messages (`dapr.proto.placement.v1`, from @dapr/dapr) and the plain core.
-// Orders are encoded once per round and the same bytes are written to every stream: the service definition's
-// response serializer passes pre-encoded Buffers through (a 5,000-host table is encoded once, not 5,000 times).
+// Orders are encoded once per round, already in gRPC's length-prefixed frame, and the same bytes are written to
+// every stream (a 5,000-host table is encoded once, not 5,000 times; see connection.ts for the framing).
 import { protos } from '@tapr/lib';
 import type { EncodedOrder } from './events.js';
 import type { OrderCodec } from './disseminator.js';
@@ -58,7 +58,28 @@ export function placementTables(version: number, hosts: readonly HostReport[], r
   return tables;
 }
 
-/** Orders as wire bytes, ready for `call.write`. */
+/**
+ * An encoded PlacementOrder inside its gRPC message frame (1 byte "not compressed", 4 bytes big-endian length,
+ * the message). One instance is shared by every stream it goes to.
+ */
+export class FramedOrder {
+  readonly frame: Buffer;
+  constructor(message: Uint8Array) {
+    this.frame = Buffer.allocUnsafe(message.byteLength + 5);
+    this.frame.writeUInt8(0, 0);
+    this.frame.writeUInt32BE(message.byteLength, 1);
+    this.frame.set(message, 5);
+  }
+  /** The message without its frame. */
+  get message(): Buffer {
+    return this.frame.subarray(5);
+  }
+  get byteLength(): number {
+    return this.frame.byteLength;
+  }
+}
+
+/** Orders as framed wire bytes (FramedOrder payloads), ready for `call.write`. */
 export class WireOrderCodec implements OrderCodec {
   constructor(private readonly replicationFactor: number) {}
 
@@ -79,22 +100,21 @@ export class WireOrderCodec implements OrderCodec {
   }
 }
 
-function encode(order: InstanceType<typeof PlacementOrder>): Buffer {
-  const bytes = order.serializeBinary();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+function encode(order: InstanceType<typeof PlacementOrder>): FramedOrder {
+  return new FramedOrder(order.serializeBinary());
 }
 
 /**
  * Dapr's Placement service definition with a response serializer that also accepts pre-encoded orders
- * (Buffers). Requests are decoded with the generated code as usual.
+ * (FramedOrder). Requests are decoded with the generated code as usual.
  */
 export function placementServiceDefinition() {
   const generated = protos.placementGrpc.PlacementService.reportDaprStatus;
   return {
     reportDaprStatus: {
       ...generated,
-      responseSerialize: (value: Buffer | InstanceType<typeof PlacementOrder>): Buffer =>
-        Buffer.isBuffer(value) ? value : generated.responseSerialize(value),
+      responseSerialize: (value: FramedOrder | InstanceType<typeof PlacementOrder>): Buffer =>
+        value instanceof FramedOrder ? value.message : generated.responseSerialize(value),
     },
   };
 }

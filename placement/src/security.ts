@@ -1,7 +1,9 @@
 // The placement server's own identity with --tls-enabled: an SVID for `dapr-placement` from sentry, verified
-// against the trust anchors file (spec §1, §11.6).
+// against the trust anchors file (spec §1, §11.6). Token and validator follow Dapr's rules: a token from
+// DAPR_SENTRY_TOKEN_FILE is for the JWKS validator (KUBERNETES in Kubernetes mode); the projected or legacy
+// service-account token is for the KUBERNETES validator; with no token sentry's default validator applies.
 import { readFile } from 'node:fs/promises';
-import { TrustAnchorsFile, part, type Logger, type Part, type SvidSource } from '@tapr/lib';
+import { SentrySvidSource, TrustAnchorsFile, part, type Logger, type Part, type SentryTokenValidator, type SvidSource } from '@tapr/lib';
 import type { PlacementOptions } from './options.js';
 
 export interface SvidProvider {
@@ -10,30 +12,7 @@ export interface SvidProvider {
   parts: Part[];
 }
 
-interface SentrySvidSourceOptions {
-  sentryAddress: string;
-  trustAnchors: () => string;
-  trustDomain: string;
-  controlPlaneNamespace: string;
-  id: string;
-  namespace: string;
-  token?: () => Promise<string> | string;
-  validator?: 'KUBERNETES' | 'INSECURE' | 'JWKS';
-  logger: Logger;
-}
-type SentrySvidSourceClass = new (options: SentrySvidSourceOptions) => SvidSource & { run(signal: AbortSignal): Promise<void> };
-
-// The sentry client lives in lib (written with sentry) and is loaded by name so this workspace builds before it
-// lands. Replace with a static import of `SentrySvidSource` from '@tapr/lib' once lib exports it.
-const sentryClientModule = '@tapr/lib/security/sentryClient';
-
-export async function sentrySvidProvider(options: PlacementOptions, logger: Logger): Promise<SvidProvider> {
-  let SentrySvidSource: SentrySvidSourceClass;
-  try {
-    ({ SentrySvidSource } = (await import(sentryClientModule)) as { SentrySvidSource: SentrySvidSourceClass });
-  } catch (error) {
-    throw new Error('--tls-enabled: this build has no sentry client (lib/src/security/sentryClient.ts)', { cause: error });
-  }
+export function sentrySvidProvider(options: PlacementOptions, logger: Logger): SvidProvider {
   const anchors = new TrustAnchorsFile({ file: options.trustAnchorsFile, logger: logger.child('trust-anchors') });
   const tokenFile = options.sentryTokenFile;
   const source = new SentrySvidSource({
@@ -43,9 +22,16 @@ export async function sentrySvidProvider(options: PlacementOptions, logger: Logg
     controlPlaneNamespace: options.namespace,
     id: options.sentryLocalIdentity ?? 'dapr-placement',
     namespace: options.namespace,
+    requestTrustDomain: options.trustDomain,
     token: tokenFile ? async () => (await readFile(tokenFile, 'utf8')).trim() : undefined,
-    validator: options.mode === 'kubernetes' ? 'KUBERNETES' : 'INSECURE',
+    validator: tokenValidator(options),
     logger: logger.child('security'),
   });
   return { source, parts: [part('trust-anchors', anchors), part('sentry', source)] };
+}
+
+function tokenValidator(options: PlacementOptions): SentryTokenValidator | undefined {
+  if (!options.sentryTokenFile) return undefined;
+  if (options.mode === 'kubernetes') return 'KUBERNETES';
+  return options.env['DAPR_SENTRY_TOKEN_FILE'] ? 'JWKS' : undefined;
 }

@@ -2,7 +2,7 @@
 // caller itself (its certificate's app ID and namespace), and claiming only its own `dapr.internal.<ns>.<app>.*`
 // actor types. tapr adds two checks Dapr lacks: a report must name its host (the table key), and its actor-type
 // list is bounded, so one sidecar cannot blow up every table in its namespace.
-import type { SpiffeId } from '@tapr/lib';
+import type { SpiffeId } from '@tapr/lib/security/spiffe';
 import { HostOperation, type HostReport } from './host.js';
 import { PlacementError } from './errors.js';
 

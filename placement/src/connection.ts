@@ -5,7 +5,9 @@
 // round goes on without it instead of waiting for the dissemination timeout.
 import http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
-import { describeError, protos, type Logger, type SpiffeId } from '@tapr/lib';
+import { describeError, type Logger } from '@tapr/lib/logger';
+import type { SpiffeId } from '@tapr/lib/security/spiffe';
+import type * as protos from '@tapr/lib/protos';
 import { authorizeHost, type AuthorizeOptions } from './authorize.js';
 import { PlacementError } from './errors.js';
 import { HostOperation } from './host.js';

@@ -2,7 +2,7 @@
 // Namespaces are independent (own streams, versions, tables); a namespace exists while it has streams.
 // Leadership gates it: before `leadershipGained` the edge refuses streams; after it, rounds are held until the
 // settle policy says the sidecars are back (settle.ts).
-import type { Logger } from '@tapr/lib';
+import type { Logger } from '@tapr/lib/logger';
 import { EventLoop } from './eventLoop.js';
 import { NamespaceDisseminator, type BatchOptions, type DisseminatorObserver, type OrderCodec } from './disseminator.js';
 import { SettlePolicy, type SettleOptions } from './settle.js';

@@ -11,7 +11,7 @@
 //   - Held: a new leader collects reports but sends nothing until it has waited for the sidecars to come back.
 // As in Dapr: a changed report mid-round restarts the round; streams arriving mid-round wait for its end; a
 // stream closing mid-round stops counting towards it; on timeout, streams that have not acked are closed.
-import type { Logger } from '@tapr/lib';
+import type { Logger } from '@tapr/lib/logger';
 import { HostOperation, hostsActors, operationNames, sameMembership, type HostReport } from './host.js';
 import { PlacementError } from './errors.js';
 import type { EncodedOrder, StreamPort, Timers } from './events.js';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // tapr placement: a drop-in for Dapr's `placement` binary (flags: options.ts; behaviour: docs/placement.md).
-import { createLogger, readOptionsOrExit, runService } from '@tapr/lib';
+import { createLogger } from '@tapr/lib/logger';
+import { readOptionsOrExit, runService } from '@tapr/lib/runner';
 import { readOptions } from './options.js';
 import { PlacementService } from './app.js';
 

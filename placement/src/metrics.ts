@@ -1,6 +1,6 @@
 // Placement's Prometheus metrics. Dapr's four keep their names (spec §11.8: dashboards and Dapr's tests read
 // them); tapr's additions use the same `dapr_placement_` prefix so they sit beside them.
-import { Counter, Gauge, Histogram, type Registry } from '@tapr/lib';
+import { Counter, Gauge, Histogram, type Registry } from '@tapr/lib/metrics';
 import type { DisseminatorObserver } from './disseminator.js';
 
 export class PlacementMetrics implements DisseminatorObserver {

@@ -2,7 +2,8 @@
 // §11.2) with pflag spellings (`--replicationFactor` is camel-case in Dapr too); Raft flags are accepted and map
 // onto the Lease election (docs/placement.md). Flags marked "tapr:" are tapr's own.
 import { existsSync } from 'node:fs';
-import { isLogLevel, parseFlags, type LogLevel } from '@tapr/lib';
+import { parseFlags } from '@tapr/lib/flags';
+import { isLogLevel, type LogLevel } from '@tapr/lib/logger';
 import { defaultReplicationFactor } from '@tapr/lib/placement/ring';
 import { defaultMaxActorTypesPerHost } from './authorize.js';
 

@@ -2,8 +2,12 @@
 // against the trust anchors file (spec §1, §11.6). Token and validator follow Dapr's rules: a token from
 // DAPR_SENTRY_TOKEN_FILE is for the JWKS validator (KUBERNETES in Kubernetes mode); the projected or legacy
 // service-account token is for the KUBERNETES validator; with no token sentry's default validator applies.
+// The sentry client (and its X.509 library) loads only when TLS is on.
 import { readFile } from 'node:fs/promises';
-import { SentrySvidSource, TrustAnchorsFile, part, type Logger, type Part, type SentryTokenValidator, type SvidSource } from '@tapr/lib';
+import { part, type Part } from '@tapr/lib/runner';
+import type { Logger } from '@tapr/lib/logger';
+import type { SvidSource } from '@tapr/lib/security/svid';
+import type { SentryTokenValidator } from '@tapr/lib/security/sentryClient';
 import type { PlacementOptions } from './options.js';
 
 export interface SvidProvider {
@@ -12,7 +16,11 @@ export interface SvidProvider {
   parts: Part[];
 }
 
-export function sentrySvidProvider(options: PlacementOptions, logger: Logger): SvidProvider {
+export async function sentrySvidProvider(options: PlacementOptions, logger: Logger): Promise<SvidProvider> {
+  const [{ SentrySvidSource }, { TrustAnchorsFile }] = await Promise.all([
+    import('@tapr/lib/security/sentryClient'),
+    import('@tapr/lib/security/trustAnchors'),
+  ]);
   const anchors = new TrustAnchorsFile({ file: options.trustAnchorsFile, logger: logger.child('trust-anchors') });
   const tokenFile = options.sentryTokenFile;
   const source = new SentrySvidSource({

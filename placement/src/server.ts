@@ -3,7 +3,11 @@
 // answer within `keepaliveTimeoutMs` is disconnected, and its host leaves the table). Only the leader serves:
 // followers refuse with FailedPrecondition "node id=… is not a leader …", so daprd moves on to the next address.
 import * as grpc from '@grpc/grpc-js';
-import { callerSpiffeId, deferred, type Logger, type ReadinessTarget, type SpiffeId } from '@tapr/lib';
+import { callerSpiffeId } from '@tapr/lib/security/grpcTls';
+import { deferred } from '@tapr/lib/httpServer';
+import type { Logger } from '@tapr/lib/logger';
+import type { ReadinessTarget } from '@tapr/lib/health';
+import type { SpiffeId } from '@tapr/lib/security/spiffe';
 import { SidecarConnection, type PlacementCall } from './connection.js';
 import { PlacementError, notLeaderError } from './errors.js';
 import { placementServiceDefinition } from './wire.js';

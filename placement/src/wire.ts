@@ -1,7 +1,7 @@
 // The edge between Dapr's protobuf messages (`dapr.proto.placement.v1`, from @dapr/dapr) and the plain core.
 // Orders are encoded once per round, already in gRPC's length-prefixed frame, and the same bytes are written to
 // every stream (a 5,000-host table is encoded once, not 5,000 times; see connection.ts for the framing).
-import { protos } from '@tapr/lib';
+import * as protos from '@tapr/lib/protos';
 import type { EncodedOrder } from './events.js';
 import type { OrderCodec } from './disseminator.js';
 import type { HostOperation, HostReport } from './host.js';

@@ -1,5 +1,5 @@
 // An in-memory LeaseStore with optimistic concurrency, for unit tests of the election.
-import { LeaseConflictError, type LeaseRecord, type LeaseStore, type StoredLease } from './leaseStore.js';
+import { LeaseConflictError, type LeaseRecord, type LeaseStore, type StoredLease } from './lease.js';
 
 export class FakeLeaseStore implements LeaseStore {
   readonly description = 'Lease test/fake';

@@ -3,7 +3,7 @@ import { waitFor } from '@tapr/lib/testing';
 import { LeaseLeadership } from './leaseLeadership.js';
 import { LostLeadershipError } from './leadership.js';
 import { FakeLeaseStore } from './fakeLeaseStore.js';
-import type { LeaseRecord } from './leaseStore.js';
+import type { LeaseRecord } from './lease.js';
 
 function setup(store = new FakeLeaseStore()) {
   let now = 1_000_000;

@@ -7,9 +7,9 @@
 // over within one retry period instead of waiting for expiry.
 // Every renewal also records the actor hosts per namespace; the next leader waits for that many (settle.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeError, type Logger } from '@tapr/lib';
+import { describeError, type Logger } from '@tapr/lib/logger';
 import { LostLeadershipError, type Leadership, type LeadershipEvents } from './leadership.js';
-import { LeaseConflictError, type LeaseRecord, type LeaseStore, type StoredLease } from './leaseStore.js';
+import { LeaseConflictError, type LeaseRecord, type LeaseStore, type StoredLease } from './lease.js';
 
 export const defaultLeaseName = 'dapr-placement-leader';
 

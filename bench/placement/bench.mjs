@@ -22,6 +22,11 @@ const workers = Number(process.env.WORKERS ?? 2);
 const connectionsPerWorker = Number(process.env.CONNECTIONS ?? 16);
 
 const nowNs = () => Number(process.hrtime.bigint());
+// Children die with the bench, even when it fails.
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
 const ms = (ns) => Math.round(ns / 1e5) / 10;
 const sleep = (t) => new Promise((resolve) => setTimeout(resolve, t));
 
@@ -57,6 +62,7 @@ async function startPlacement(extraFlags) {
     [binary, `--port=${port}`, '--listen-address=127.0.0.1', `--healthz-port=${healthz}`, `--metrics-port=${metrics}`, '--log-level=warn', '--settle-quiet-period=100ms', ...extraFlags],
     { stdio: ['ignore', 'inherit', 'inherit'], env: { NAMESPACE: 'default' } },
   );
+  children.add(child);
   await waitFor(async () => (await fetch(`http://127.0.0.1:${healthz}/healthz`).catch(() => undefined))?.status === 200, 'placement to be healthy');
   const scrape = async () => {
     const text = await fetch(`http://127.0.0.1:${metrics}/metrics`).then((r) => r.text());
@@ -93,6 +99,7 @@ async function startFleet(address) {
       env: { ...process.env, PLACEMENT_ADDRESS: address, CONNECTIONS: String(connectionsPerWorker) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    children.add(worker);
     worker.on('message', (message) => {
       if (message.type !== 'events') return;
       for (const [idx, kind, version, tableBytes, at] of message.events) {
@@ -242,6 +249,10 @@ async function churn(n, variant) {
   };
 }
 
+process.on('unhandledRejection', (error) => {
+  console.error(error);
+  process.exit(1);
+});
 const results = [];
 if (scenario === 'disseminate') for (const n of sizes) results.push(await disseminate(n));
 else if (scenario === 'churn') for (const n of sizes) for (const variant of ['tapr', 'immediate']) results.push(await churn(n, variant));

@@ -112,7 +112,7 @@ function flagSpecs(env: NodeJS.ProcessEnv) {
     'stream-send-timeout': {
       type: 'duration',
       default: defaults.sendStallTimeoutMs,
-      help: 'tapr: a stream whose orders stay unsent this long (the sidecar stopped reading) is dropped',
+      help: 'tapr: a stream whose pending orders make no progress this long (the sidecar stopped reading) is dropped',
     },
     'max-actor-types-per-host': { type: 'int', default: defaultMaxActorTypesPerHost, help: 'tapr: most actor types one host may report' },
   } as const;

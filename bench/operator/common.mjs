@@ -27,7 +27,7 @@ export async function cluster() {
   const owned = !info;
   if (!info) info = await startLocalCluster({});
   installCrds(info.kubeconfig);
-  const { fromKubeconfigFile } = await import(path.join(operatorDist, 'kube', 'clusterAccess.js'));
+  const { fromKubeconfigFile } = await import('@tapr/lib/kube');
   return {
     info,
     access: fromKubeconfigFile(info.kubeconfig),

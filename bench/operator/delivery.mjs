@@ -11,7 +11,7 @@ import path from 'node:path';
 import { controlPlaneId, Readiness, silentLogger, StaticSvidSource } from '@tapr/lib';
 import { arg, cluster, createTestTrustBundle, issueTestSvid, operatorDist, percentile } from './common.mjs';
 
-const { KubeHttp } = await import(path.join(operatorDist, 'kube', 'kubeHttp.js'));
+import { KubeHttp } from '@tapr/lib/kube';
 const { Operator } = await import(path.join(operatorDist, 'operator.js'));
 
 const levels = arg('streams', '1,100,1000').split(',').map(Number);

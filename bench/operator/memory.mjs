@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { controlPlaneId } from '@tapr/lib';
 import { arg, cluster, createTestTrustBundle, issueTestSvid, operatorDist, pool } from './common.mjs';
 
-const { KubeHttp } = await import(path.join(operatorDist, 'kube', 'kubeHttp.js'));
+import { KubeHttp } from '@tapr/lib/kube';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const objects = Number(arg('objects', '10000'));
 const settleMs = Number(arg('settle-ms', '10000'));

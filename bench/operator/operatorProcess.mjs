@@ -5,8 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Readiness } from '@tapr/lib/health';
 import { silentLogger } from '@tapr/lib/logger';
 import { StaticSvidSource } from '@tapr/lib/security/svid';
-import { fromKubeconfigFile } from '../../operator/dist/src/kube/clusterAccess.js';
-import { KubeHttp } from '../../operator/dist/src/kube/kubeHttp.js';
+import { fromKubeconfigFile, KubeHttp } from '@tapr/lib/kube';
 import { Operator } from '../../operator/dist/src/operator.js';
 
 const { kubeconfig, svidFile, namespace } = JSON.parse(process.argv[2]);

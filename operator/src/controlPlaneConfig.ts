@@ -2,9 +2,7 @@
 // sentry is and which trust domain the control plane uses (spec §4.4, §11.4). Dapr's operator cannot start
 // without it; neither can this one.
 import type { Logger } from '@tapr/lib/logger';
-import type { KubeHttp } from './kube/kubeHttp.js';
-import { isNotFound } from './kube/kubeHttp.js';
-import { resourcePath } from './kube/resourceSource.js';
+import { isNotFound, resourcePath, type KubeHttp } from '@tapr/lib/kube';
 import { configurationKind, type Configuration } from './resources/kinds.js';
 
 export interface ControlPlaneConfig {

@@ -3,7 +3,7 @@
 // control plane Configuration, gets its SVID from sentry, then runs the operator's parts until SIGTERM/SIGINT.
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-// Deep imports of lib's modules, not '@tapr/lib': its index loads client-node's KubeConfig (see kube/clusterAccess.ts).
+// Lib's modules one by one, not its index, so the operator loads only what it uses (docs: bench/memory).
 import { HealthServer, Readiness } from '@tapr/lib/health';
 import { createLogger } from '@tapr/lib/logger';
 import { createMetricsRegistry, MetricsServer } from '@tapr/lib/metrics';
@@ -11,8 +11,7 @@ import { part, readOptionsOrExit, runParts, runService, type Part } from '@tapr/
 import { SentrySvidSource } from '@tapr/lib/security/sentryClient';
 import { TrustAnchorsFile } from '@tapr/lib/security/trustAnchors';
 import { loadControlPlaneConfig } from './controlPlaneConfig.js';
-import { loadClusterAccess } from './kube/clusterAccess.js';
-import { KubeHttp } from './kube/kubeHttp.js';
+import { KubeHttp, loadClusterAccess } from '@tapr/lib/kube';
 import { createOperatorMetrics } from './metrics.js';
 import { Operator } from './operator.js';
 import { readOptions } from './options.js';
@@ -35,7 +34,7 @@ await runService(async (signal) => {
   }
 
   const access = loadClusterAccess({ kubeconfigFlag: options.kubeconfig, env: options.env });
-  const http = new KubeHttp(access);
+  const http = new KubeHttp(access, { userAgent: 'tapr-operator' });
   logger.info('using the Kubernetes API', { server: http.server, from: access.source });
 
   const controlPlane = await loadControlPlaneConfig(http, options.namespace, options.configName, logger);

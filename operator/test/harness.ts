@@ -15,8 +15,7 @@ import {
   type SpiffeId,
 } from '@tapr/lib';
 import { createTestTrustBundle, issueTestSvid, testCluster, waitFor, type TestTrustBundle } from '@tapr/lib/testing';
-import { fromKubeconfigFile, type ClusterAccess } from '../src/kube/clusterAccess.js';
-import { KubeHttp } from '../src/kube/kubeHttp.js';
+import { KubeHttp, fromKubeconfigFile, type ClusterAccess } from '@tapr/lib/kube';
 import { createOperatorMetrics } from '../src/metrics.js';
 import { Operator, type OperatorDeps, type OperatorSettings } from '../src/operator.js';
 

@@ -2,10 +2,7 @@
 // resourceVersion (no relist) and reports what changed meanwhile exactly once.
 import { silentLogger } from '@tapr/lib';
 import { createTestNamespace, deleteTestNamespace, kubectl, testCluster, waitFor } from '@tapr/lib/testing';
-import { fromKubeconfigFile } from '../src/kube/clusterAccess.js';
-import { Informer } from '../src/kube/informer.js';
-import { KubeHttp } from '../src/kube/kubeHttp.js';
-import { resourceSource } from '../src/kube/resourceSource.js';
+import { Informer, KubeHttp, fromKubeconfigFile, resourceSource } from '@tapr/lib/kube';
 import { componentKind, type Component } from '../src/resources/kinds.js';
 
 const component = (ns: string, name: string) => `

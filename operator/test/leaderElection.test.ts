@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { controlPlaneId } from '@tapr/lib';
 import { adminKubeConfig, createTestNamespace, deleteTestNamespace, issueTestSvid, testCluster, waitFor } from '@tapr/lib/testing';
-import { defaultLeaseDurationMs, defaultRetryPeriodMs } from '../src/kube/leaderElection.js';
+import { defaultLeaseDurationMs, defaultRetryPeriodMs } from '@tapr/lib/kube';
 import { createTestTrustBundle } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

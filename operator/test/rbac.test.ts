@@ -7,7 +7,7 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { protos } from '@tapr/lib';
 import { adminKubeConfig, createTestNamespace, deleteTestNamespace, kubectl, testCluster, waitFor, type TestTrustBundle } from '@tapr/lib/testing';
 import type * as Messages from '../src/api/messages.js';
-import { fromClusterAndUser } from '../src/kube/clusterAccess.js';
+import { fromClusterAndUser } from '@tapr/lib/kube';
 import { call, createTestTrustBundle, json, operatorClient, startOperator, type RunningOperator } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

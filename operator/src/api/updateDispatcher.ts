@@ -4,7 +4,7 @@
 // an update grows with the number of streams only by a write each.
 import type { Logger } from '@tapr/lib/logger';
 import * as protos from '@tapr/lib/protos';
-import type { InformerHandler } from '../kube/informer.js';
+import type { InformerHandler } from '@tapr/lib/kube';
 import {
   componentKind,
   encode,

@@ -8,10 +8,7 @@
 // workload by the work queue; Services are read from the API (not the cache) before each write.
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '@tapr/lib/logger';
-import type { EventRecorder } from '../kube/eventRecorder.js';
-import { Informer, type InformerHandler } from '../kube/informer.js';
-import { isConflict, isNotFound, type KubeHttp } from '../kube/kubeHttp.js';
-import { resourcePath, resourceSource, type ResourceType } from '../kube/resourceSource.js';
+import { Informer, isConflict, isNotFound, resourcePath, resourceSource, type EventRecorder, type InformerHandler, type KubeHttp, type ResourceType } from '@tapr/lib/kube';
 import type { OperatorMetrics } from '../metrics.js';
 import {
   annotations,

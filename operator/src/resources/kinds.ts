@@ -1,7 +1,6 @@
 // The dapr.io resources the operator serves (spec §6): their API coordinates, their Go encoding and the plain
 // TypeScript shapes the rest of the operator works with.
-import type { KubeObject, ObjectMeta } from '../kube/informer.js';
-import { apiVersionOf, type ResourceType } from '../kube/resourceSource.js';
+import { apiVersionOf, type KubeObject, type ObjectMeta, type ResourceType } from '@tapr/lib/kube';
 import type { Codec } from './goJson.js';
 import * as goTypes from './goTypes.js';
 

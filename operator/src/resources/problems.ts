@@ -1,8 +1,7 @@
 // Reporting resources that are stored but wrong: each problem is logged, counted in the metrics and recorded as a
 // Warning Event on the object; the operator keeps serving. A problem is reported once per object version.
 import type { Logger } from '@tapr/lib/logger';
-import type { EventRecorder } from '../kube/eventRecorder.js';
-import type { InformerHandler } from '../kube/informer.js';
+import type { EventRecorder, InformerHandler } from '@tapr/lib/kube';
 import type { OperatorMetrics } from '../metrics.js';
 import { describe, type Component, type DaprResource } from './kinds.js';
 import type { SecretResolutionError } from './secrets.js';

@@ -2,9 +2,7 @@
 // feeding the gRPC API (reads) and the update streams (events). Every replica runs it.
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '@tapr/lib/logger';
-import { Informer } from '../kube/informer.js';
-import type { KubeHttp } from '../kube/kubeHttp.js';
-import { resourceSource } from '../kube/resourceSource.js';
+import { Informer, resourceSource, type KubeHttp } from '@tapr/lib/kube';
 import type { OperatorMetrics } from '../metrics.js';
 import {
   componentKind,

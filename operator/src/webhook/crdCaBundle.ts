@@ -2,8 +2,7 @@
 // the CA bundle (the control plane's trust anchors), patched at start-up and again whenever the anchors change.
 // A clientConfig with a `url` instead of a Service (clusters where the webhook runs outside) gets the CA bundle only.
 import type { Logger } from '@tapr/lib/logger';
-import { abortableDelay } from '../kube/informer.js';
-import type { KubeHttp } from '../kube/kubeHttp.js';
+import { abortableDelay, type KubeHttp } from '@tapr/lib/kube';
 
 export const subscriptionCrdName = 'subscriptions.dapr.io';
 

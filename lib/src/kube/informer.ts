@@ -5,7 +5,7 @@
 // announced and unchanged objects are not re-announced), asks for bookmarks so resuming rarely needs a relist, lists
 // in pages, backs off 1 s → 30 s on errors, and keeps only what `transform` returns — objects it drops (other
 // workloads) cost nothing but the time to look at them.
-import type { Logger } from '@tapr/lib/logger';
+import type { Logger } from '../logger.js';
 import { isGone, KubeApiError, type RawWatchEvent } from './kubeHttp.js';
 
 export interface ObjectMeta {

@@ -5,7 +5,7 @@
 // within the renew deadline. On a graceful stop the holder releases the Lease so another replica takes over at once.
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@tapr/lib/logger';
+import type { Logger } from '../logger.js';
 import { abortableDelay } from './informer.js';
 import { isConflict, isNotFound, type KubeHttp } from './kubeHttp.js';
 

@@ -1,4 +1,4 @@
-import { silentLogger } from '@tapr/lib/logger';
+import { silentLogger } from '../logger.js';
 import { KubeApiError, type KubeHttp, type RequestOptions } from './kubeHttp.js';
 import { LeaderElector, type LeaseSpec } from './leaderElection.js';
 

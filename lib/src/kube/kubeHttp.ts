@@ -1,7 +1,7 @@
-// A small JSON client for the Kubernetes API (ClusterAccess says where and how). The operator talks to custom
-// resources, Leases, Events and Services by path, and streams watches line by line; client-node's generated typed
-// clients add nothing here but memory (see clusterAccess.ts), while one keep-alive agent per process saves a TLS
-// handshake per request and lets a watch see its HTTP status.
+// A small JSON client for the Kubernetes API (ClusterAccess says where and how). The services talk to objects by
+// path and stream watches line by line; client-node's generated typed clients add nothing here but memory (see
+// clusterAccess.ts), while one keep-alive agent per process saves a TLS handshake per request and lets a watch see
+// its HTTP status. Object shapes can still be client-node's types (`import type` costs nothing at run time).
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
@@ -49,13 +49,20 @@ export interface RawWatchEvent {
 
 const defaultTimeoutMs = 30_000;
 
+export interface KubeHttpOptions {
+  /** The User-Agent of every request (the API server's audit log shows it), e.g. `tapr-operator`. */
+  userAgent?: string;
+}
+
 export class KubeHttp {
   readonly #access: ClusterAccess;
   readonly #server: URL;
   readonly #agent: http.Agent;
+  readonly #userAgent: string;
 
-  constructor(access: ClusterAccess) {
+  constructor(access: ClusterAccess, options: KubeHttpOptions = {}) {
     this.#access = access;
+    this.#userAgent = options.userAgent ?? 'tapr';
     this.#server = access.server;
     const secure = this.#server.protocol === 'https:';
     this.#agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 64 }) : new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -72,6 +79,16 @@ export class KubeHttp {
     const status = response.statusCode ?? 0;
     if (status < 200 || status >= 300) throw apiError(method, path, status, text);
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** GET that resolves undefined when the object (or its resource type) does not exist. */
+  async getIfExists<T = unknown>(path: string, options: Omit<RequestOptions, 'body' | 'contentType'> = {}): Promise<T | undefined> {
+    try {
+      return await this.request<T>('GET', path, options);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /**
@@ -134,7 +151,7 @@ export class KubeHttp {
     const headers: http.OutgoingHttpHeaders = {
       ...credentials.headers,
       accept: 'application/json',
-      'user-agent': 'tapr-operator',
+      'user-agent': this.#userAgent,
     };
     if (body) {
       headers['content-type'] = options.contentType ?? 'application/json';

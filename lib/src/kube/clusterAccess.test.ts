@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fromKubeconfigFile, loadClusterAccess } from './clusterAccess.js';
@@ -75,6 +75,50 @@ contexts:
       expect(() => loadClusterAccess({ kubeconfigFlag: '', env: { KUBERNETES_SERVICE_HOST: 'anything', HOME: home }, serviceAccountDir: sa })).toThrow(
         /no Kubernetes configuration found/,
       );
+    });
+  });
+
+  describe('when several sources are present', () => {
+    const setUp = () => {
+      const flag = kubeconfig('flag.yaml', 'token: flag', 'server: https://flag:1');
+      const env = kubeconfig('env.yaml', 'token: env', 'server: https://env:2');
+      const home = path.join(dir, 'home');
+      mkdirSync(path.join(home, '.kube'), { recursive: true });
+      writeFileSync(path.join(home, '.kube', 'config'), readFileSync(kubeconfig('home.yaml', 'token: home', 'server: https://home:3')));
+      const sa = path.join(dir, 'sa');
+      mkdirSync(sa);
+      writeFileSync(path.join(sa, 'token'), 'pod-token');
+      writeFileSync(path.join(sa, 'ca.crt'), 'CLUSTER-CA');
+      return { flag, env, home, sa };
+    };
+
+    it('prefers --kubeconfig, then KUBECONFIG, then in-cluster, then ~/.kube/config', () => {
+      const { flag, env, home, sa } = setUp();
+      const pod = { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' };
+      const origin = (kubeconfigFlag: string, environment: NodeJS.ProcessEnv) => loadClusterAccess({ kubeconfigFlag, env: environment, serviceAccountDir: sa });
+      expect(origin(flag, { KUBECONFIG: env, HOME: home, ...pod }).server.host).toBe('flag:1');
+      expect(origin('', { KUBECONFIG: env, HOME: home, ...pod }).server.host).toBe('env:2');
+      expect(origin('', { HOME: home, ...pod }).origin).toBe('in-cluster');
+      expect(origin('', { HOME: home }).server.host).toBe('home:3');
+    });
+
+    it('tries in-cluster first when asked (sentry, injector), when host, port and token are all there', () => {
+      const { flag, home, sa } = setUp();
+      const pod = { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443', HOME: home };
+      expect(loadClusterAccess({ kubeconfigFlag: flag, env: pod, serviceAccountDir: sa, preferInCluster: true }).origin).toBe('in-cluster');
+      expect(loadClusterAccess({ kubeconfigFlag: flag, env: pod, serviceAccountDir: sa, preferInCluster: false }).origin).toBe('flag');
+      // Without the token file it is not in-cluster, whatever the preference.
+      expect(loadClusterAccess({ kubeconfigFlag: flag, env: pod, serviceAccountDir: path.join(dir, 'none'), preferInCluster: true }).origin).toBe('flag');
+    });
+  });
+
+  describe('when nothing is found', () => {
+    it('names the missing file and its origin', () => {
+      expect(() => loadClusterAccess({ kubeconfigFlag: '/nope/config', env: {} })).toThrow('kubeconfig file /nope/config (from --kubeconfig) does not exist');
+    });
+
+    it('says every place it looked', () => {
+      expect(() => loadClusterAccess({ kubeconfigFlag: '', env: { HOME: path.join(dir, 'empty') } })).toThrow(/--kubeconfig.*KUBECONFIG.*~\/\.kube\/config/);
     });
   });
 

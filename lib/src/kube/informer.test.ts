@@ -1,4 +1,4 @@
-import { silentLogger } from '@tapr/lib';
+import { silentLogger } from '../logger.js';
 import { Informer, type KubeObject, type ListPage, type ListWatchSource } from './informer.js';
 import { KubeApiError, type RawWatchEvent } from './kubeHttp.js';
 

@@ -6,7 +6,6 @@ import {
   createLogger,
   createMetricsRegistry,
   HealthServer,
-  loadKubeConfig,
   MetricsServer,
   part,
   Readiness,
@@ -17,11 +16,12 @@ import {
   type Logger,
   type Part,
 } from '@tapr/lib';
+import { KubeHttp, loadClusterAccess } from '@tapr/lib/kube';
 import { Admission } from './admission.js';
 import { CaBundlePatcher } from './caBundlePatcher.js';
 import { CallerAuthorisation, ServiceAccountMatcher } from './callerAuthorisation.js';
 import { ControllerAccounts } from './controllerAccounts.js';
-import { ClientNodeKubeAccess } from './kubeAccess.js';
+import { HttpKubeAccess } from './kubeAccess.js';
 import { InjectorMetrics } from './metrics.js';
 import { MtlsSetting } from './mtlsSetting.js';
 import { readOptions, type InjectorOptions } from './options.js';
@@ -38,13 +38,14 @@ async function main(options: InjectorOptions, logger: Logger, signal: AbortSigna
   const metrics = new InjectorMetrics(registry);
 
   const trustAnchors = new TrustAnchorsFile({ file: options.trustAnchorsFile, logger: logger.child('trustanchors') });
-  const { config: kubeConfig, origin } = loadKubeConfig({
+  const access = loadClusterAccess({
     kubeconfigFlag: options.kubeconfigGiven ? options.kubeconfig : '',
     env: process.env,
     preferInCluster: true,
   });
-  logger.info('Kubernetes API', { server: kubeConfig.getCurrentCluster()?.server, from: origin });
-  const kube = new ClientNodeKubeAccess(kubeConfig);
+  const http = new KubeHttp(access, { userAgent: 'tapr-injector' });
+  logger.info('Kubernetes API', { server: http.server, from: access.source });
+  const kube = new HttpKubeAccess(http);
 
   const parts: Part[] = [part('trust anchors', trustAnchors)];
   let certificates;
@@ -106,7 +107,11 @@ async function main(options: InjectorOptions, logger: Logger, signal: AbortSigna
     parts.push(part('metrics server', new MetricsServer({ port: options.metricsPort, host: options.metricsListenAddress, registry, logger })));
   }
   signal.addEventListener('abort', () => readiness.drain(), { once: true });
-  await runParts(parts, signal, logger);
+  try {
+    await runParts(parts, signal, logger);
+  } finally {
+    http.close();
+  }
 }
 
 const options = readOptionsOrExit(() => readOptions({ argv: process.argv.slice(2), env: process.env }));

@@ -3,13 +3,12 @@
 // INSECURE unless validators are listed). Kubernetes mode reads the Configuration resource in sentry's
 // namespace; self-hosted mode reads a YAML file (${VAR} expanded). A missing resource or file stops sentry, as
 // in Dapr. `spec.mtls.controlPlaneTrustDomain` is ignored: --trust-domain always wins.
-import { ApiException, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { readFile } from 'node:fs/promises';
-import { parseGoDuration } from '@tapr/lib';
+import { parseGoDuration } from '@tapr/lib/duration';
+import type { KubeHttp } from '@tapr/lib/kube';
 import type { TokenValidatorName } from './validators/validator.js';
 import { parseJwksOptions, type JwksOptions } from './validators/jwks.js';
-import { apiMessage } from './ca/kubeStore.js';
 
 export const defaultWorkloadCertTtlMs = 24 * 3_600_000;
 export const defaultAllowedClockSkewMs = 15 * 60_000;
@@ -73,16 +72,15 @@ export function parseConfigurationSpec(spec: unknown, kubernetes: boolean): Sent
 }
 
 /** Kubernetes mode: the Configuration resource `name` in `namespace`. */
-export async function loadKubernetesConfig(kubeConfig: KubeConfig, namespace: string, name: string): Promise<SentryConfig> {
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
-  let object: { spec?: unknown };
+export async function loadKubernetesConfig(http: KubeHttp, namespace: string, name: string): Promise<SentryConfig> {
+  let object: { spec?: unknown } | undefined;
   try {
-    object = (await api.getNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', plural: 'configurations', namespace, name })) as { spec?: unknown };
+    object = await http.getIfExists(`/apis/dapr.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/configurations/${encodeURIComponent(name)}`);
   } catch (error) {
-    if (error instanceof ApiException && error.code === 404) {
-      throw new Error(`loading default config. couldn't find config name "${name}": Configuration ${namespace}/${name} not found (or the dapr.io CRDs are not installed)`, { cause: error });
-    }
-    throw new Error(`cannot read Configuration ${namespace}/${name}: ${apiMessage(error)}`, { cause: error });
+    throw new Error(`cannot read Configuration ${namespace}/${name}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!object) {
+    throw new Error(`loading default config. couldn't find config name "${name}": Configuration ${namespace}/${name} not found (or the dapr.io CRDs are not installed)`);
   }
   return withContext(() => parseConfigurationSpec(object.spec, true), `Configuration ${namespace}/${name}`);
 }

@@ -1,12 +1,11 @@
 // Kubernetes Events about the trust bundle, recorded on Secret `dapr-trust-bundle` so `kubectl describe secret`
 // and event-based alerting show what sentry did (rotation steps) and what needs a person (expiry, refusals).
-// The same reason and message is recorded at most once per `repeatMs`; failures (e.g. RBAC without `events
-// create`) are logged once and never stop sentry.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { Logger } from '@tapr/lib';
-import { apiMessage } from './ca/kubeStore.js';
+// Kubernetes mode posts them with lib's recorder (the same report at most once an hour per replica, failures such
+// as a missing RBAC rule logged once, never stopping sentry); self-hosted mode logs them.
+import type { Logger } from '@tapr/lib/logger';
+import { KubeEventRecorder, type EventType, type KubeHttp } from '@tapr/lib/kube';
 
-export type EventType = 'Normal' | 'Warning';
+export type { EventType };
 
 export interface EventRecorder {
   record(type: EventType, reason: string, message: string): void;
@@ -20,8 +19,8 @@ export class LogEventRecorder implements EventRecorder {
   }
 }
 
-export interface KubeEventRecorderOptions {
-  kubeConfig: KubeConfig;
+export interface SecretEventRecorderOptions {
+  http: KubeHttp;
   namespace: string;
   secretName: string;
   /** The pod name (POD_NAME/HOSTNAME), shown as the reporting instance. */
@@ -31,45 +30,25 @@ export interface KubeEventRecorderOptions {
   now?: () => Date;
 }
 
-export class KubeEventRecorder implements EventRecorder {
-  readonly #api: CoreV1Api;
-  readonly #lastSent = new Map<string, number>();
-  #warnedAboutFailure = false;
+/** Kubernetes mode: Events on the trust-bundle Secret. */
+export class SecretEventRecorder implements EventRecorder {
+  readonly #recorder: KubeEventRecorder;
+  readonly #secret: { apiVersion: string; kind: string; metadata: { name: string; namespace: string } };
 
-  constructor(private readonly options: KubeEventRecorderOptions) {
-    this.#api = options.kubeConfig.makeApiClient(CoreV1Api);
+  constructor(options: SecretEventRecorderOptions) {
+    this.#secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: options.secretName, namespace: options.namespace } };
+    this.#recorder = new KubeEventRecorder({
+      http: options.http,
+      logger: options.logger,
+      component: 'dapr-sentry',
+      instance: options.instance,
+      failureHint: 'sentry needs RBAC "create" on events; logging only',
+      repeatMs: options.repeatMs,
+      now: options.now,
+    });
   }
 
   record(type: EventType, reason: string, message: string): void {
-    const now = (this.options.now ?? (() => new Date()))();
-    const key = `${type}/${reason}/${message}`;
-    const last = this.#lastSent.get(key);
-    if (last !== undefined && now.getTime() - last < (this.options.repeatMs ?? 3_600_000)) return;
-    this.#lastSent.set(key, now.getTime());
-    const { namespace, secretName, instance } = this.options;
-    this.#api
-      .createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { generateName: `${secretName}.`, namespace },
-          involvedObject: { apiVersion: 'v1', kind: 'Secret', name: secretName, namespace },
-          type,
-          reason,
-          message: message.slice(0, 1024),
-          source: { component: 'dapr-sentry' },
-          reportingComponent: 'dapr-sentry',
-          reportingInstance: instance,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      })
-      .catch((error: unknown) => {
-        if (this.#warnedAboutFailure) return;
-        this.#warnedAboutFailure = true;
-        this.options.logger.warn('cannot record Kubernetes events (sentry needs RBAC "create" on events); logging only', {
-          error: apiMessage(error),
-        });
-      });
+    this.#recorder.record(this.#secret, type, reason, message);
   }
 }

@@ -12,13 +12,13 @@ import {
   createLogger,
   createMetricsRegistry,
   formatSpiffeId,
-  loadKubeConfig,
   part,
   readOptionsOrExit,
   runParts,
   runService,
   type Part,
 } from '@tapr/lib';
+import { KubeHttp, loadClusterAccess } from '@tapr/lib/kube';
 import { readOptions, type SentryOptions } from './options.js';
 import { loadFileConfig, loadKubernetesConfig, type SentryConfig } from './config.js';
 import { SentryMetrics } from './metrics.js';
@@ -27,7 +27,7 @@ import { FileTrustBundleStore } from './ca/fileStore.js';
 import { KubeTrustBundleStore, trustBundleName } from './ca/kubeStore.js';
 import { taprFileNames } from './ca/bundle.js';
 import type { TrustBundleStore } from './ca/store.js';
-import { KubeEventRecorder, LogEventRecorder, type EventRecorder } from './events.js';
+import { LogEventRecorder, SecretEventRecorder, type EventRecorder } from './events.js';
 import { InsecureValidator, type TokenValidatorName, type Validator } from './validators/validator.js';
 import { KubernetesValidator } from './validators/kubernetes.js';
 import { KubeLookups } from './validators/kubeLookups.js';
@@ -50,12 +50,14 @@ async function runSentry(options: SentryOptions, signal: AbortSignal): Promise<v
   const registry = createMetricsRegistry();
   const metrics = new SentryMetrics(registry);
   const kubernetes = options.mode === 'kubernetes';
-  const kubeConfig = kubernetes
-    ? loadKubeConfig({ kubeconfigFlag: options.kubeconfigGiven ? options.kubeconfig : '', env: options.env, preferInCluster: true }).config
+  const access = kubernetes
+    ? loadClusterAccess({ kubeconfigFlag: options.kubeconfigGiven ? options.kubeconfig : '', env: options.env, preferInCluster: true })
     : undefined;
+  const http = access ? new KubeHttp(access, { userAgent: 'tapr-sentry' }) : undefined;
+  if (http) logger.info('using the Kubernetes API', { server: http.server, from: access?.source });
 
-  const config: SentryConfig = kubeConfig
-    ? await loadKubernetesConfig(kubeConfig, options.namespace, options.config)
+  const config: SentryConfig = http
+    ? await loadKubernetesConfig(http, options.namespace, options.config)
     : await loadFileConfig(options.config, options.env);
   logger.info('configuration loaded', {
     workloadCertTTL: `${config.workloadCertTtlMs / 1000}s`,
@@ -68,8 +70,8 @@ async function runSentry(options: SentryOptions, signal: AbortSignal): Promise<v
     issuerChain: path.basename(options.issuerFiles.issuerChain),
     issuerKey: path.basename(options.issuerFiles.issuerKey),
   };
-  const store: TrustBundleStore = kubeConfig
-    ? new KubeTrustBundleStore({ kubeConfig, namespace: options.namespace, anchorsKey: names.trustAnchors })
+  const store: TrustBundleStore = http
+    ? new KubeTrustBundleStore({ http, namespace: options.namespace, anchorsKey: names.trustAnchors })
     : new FileTrustBundleStore({
         files: {
           [names.trustAnchors]: options.issuerFiles.trustAnchors,
@@ -79,8 +81,8 @@ async function runSentry(options: SentryOptions, signal: AbortSignal): Promise<v
         },
         claimEntry: names.issuerKey,
       });
-  const events: EventRecorder = kubeConfig
-    ? new KubeEventRecorder({ kubeConfig, namespace: options.namespace, secretName: trustBundleName, instance: options.podName, logger: logger.child('events') })
+  const events: EventRecorder = http
+    ? new SecretEventRecorder({ http, namespace: options.namespace, secretName: trustBundleName, instance: options.podName, logger: logger.child('events') })
     : new LogEventRecorder(logger.child('events'));
 
   const authority = new CertificateAuthority({
@@ -105,8 +107,8 @@ async function runSentry(options: SentryOptions, signal: AbortSignal): Promise<v
   const validators = new Map<TokenValidatorName, Validator>();
   const parts: Part[] = [];
   if (config.validators.includes('INSECURE')) validators.set('INSECURE', new InsecureValidator());
-  if (config.validators.includes('KUBERNETES') && kubeConfig) {
-    const lookups = new KubeLookups(kubeConfig, logger.child('validator.kubernetes'));
+  if (config.validators.includes('KUBERNETES') && http) {
+    const lookups = new KubeLookups(http, logger.child('validator.kubernetes'));
     const target = readiness.target('kubernetes-validator');
     parts.push(part('kubernetes-validator', { run: (s: AbortSignal) => lookups.run(s, target) }));
     validators.set(
@@ -160,12 +162,13 @@ async function runSentry(options: SentryOptions, signal: AbortSignal): Promise<v
     part('grpc', grpcServer),
   );
   if (options.enableMetrics) parts.push(part('metrics', new MetricsServer({ port: options.metricsPort, host: options.metricsListenAddress || undefined, registry, logger: logger.child('metrics') })));
-  if (kubeConfig) parts.push(part('credentials-watch', { run: (s: AbortSignal) => watchCredentials(options.issuerCredentials, () => authority.refresh(), s) }));
+  if (http) parts.push(part('credentials-watch', { run: (s: AbortSignal) => watchCredentials(options.issuerCredentials, () => authority.refresh(), s) }));
 
   try {
     await runParts(parts, signal, logger);
   } finally {
     await signer.close();
+    http?.close();
   }
 }
 

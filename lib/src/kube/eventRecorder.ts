@@ -1,8 +1,9 @@
 // Kubernetes Events on the objects a service has something to say about (`kubectl describe component x`).
 // Event names are derived from the object (uid and resourceVersion when known), the type, the reason and the
 // message, so replicas reporting the same thing, or one replica reporting it again, create one Event: the second
-// create meets 409 AlreadyExists. The API server expires Events (an hour by default), after which the same report
-// makes a new one. Recording is asynchronous and never throws: reporting must not break serving.
+// create meets 409 AlreadyExists. A replica posts the same report at most once per `repeatMs` (an hour, the API
+// server's default Event TTL, after which the same report makes a new Event). Recording is asynchronous and never
+// throws: reporting must not break serving.
 import { createHash } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { isConflict, type KubeHttp } from './kubeHttp.js';
@@ -29,15 +30,19 @@ export interface KubeEventRecorderOptions {
   instance: string;
   /** Logged with the first failure, e.g. which RBAC rule is missing. */
   failureHint?: string;
+  /** How long this replica waits before posting the same report again (default one hour). */
+  repeatMs?: number;
   /** For tests: the clock. */
   now?: () => Date;
 }
 
-// Names created recently, so a problem seen on every request is not re-posted each time (bounded).
+// Names posted recently, so a problem seen on every request is not re-posted each time (bounded).
 const recentLimit = 10_000;
+const defaultRepeatMs = 3_600_000;
 
 export class KubeEventRecorder implements EventRecorder {
-  readonly #recent = new Set<string>();
+  /** Event name → when this replica posted it. */
+  readonly #recent = new Map<string, number>();
   #failing = false;
 
   constructor(private readonly options: KubeEventRecorderOptions) {}
@@ -61,9 +66,11 @@ export class KubeEventRecorder implements EventRecorder {
     const meta = object.metadata ?? {};
     const namespace = meta.namespace || 'default';
     const name = KubeEventRecorder.eventName(object, type, reason, message);
-    if (this.#recent.has(name)) return;
-    this.#remember(name);
-    const now = (this.options.now ?? (() => new Date()))().toISOString();
+    const at = (this.options.now ?? (() => new Date()))();
+    const posted = this.#recent.get(name);
+    if (posted !== undefined && at.getTime() - posted < (this.options.repeatMs ?? defaultRepeatMs)) return;
+    this.#remember(name, at.getTime());
+    const now = at.toISOString();
     const body = {
       apiVersion: 'v1',
       kind: 'Event',
@@ -101,10 +108,11 @@ export class KubeEventRecorder implements EventRecorder {
     }
   }
 
-  #remember(name: string): void {
-    this.#recent.add(name);
+  #remember(name: string, at: number): void {
+    this.#recent.delete(name);
+    this.#recent.set(name, at);
     if (this.#recent.size > recentLimit) {
-      const oldest = this.#recent.values().next().value;
+      const oldest = this.#recent.keys().next().value;
       if (oldest !== undefined) this.#recent.delete(oldest);
     }
   }

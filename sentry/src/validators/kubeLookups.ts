@@ -1,75 +1,72 @@
-// The KUBERNETES validator's view of the cluster: TokenReview for tokens, and cluster-wide caches of pods (slim)
-// and dapr.io Configurations, as Dapr's sentry keeps them. A cache miss is answered by a direct GET — a pod whose
-// token arrives before its watch event is still found.
-import { ApiException, AuthenticationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import type { Logger, ReadinessTarget } from '@tapr/lib';
-import { SlimCache } from './slimCache.js';
+// The KUBERNETES validator's view of the cluster: TokenReview for tokens, and cluster-wide informers of pods and
+// dapr.io Configurations, as Dapr's sentry keeps them — each keeping only what the validator reads (for a pod, its
+// name, service account and three annotations), so watching every pod costs little memory. A cache miss is
+// answered by a direct GET: a pod whose token arrives before its watch event is still found.
+import type { V1Pod, V1TokenReview } from '@kubernetes/client-node';
+import type { Logger } from '@tapr/lib/logger';
+import type { ReadinessTarget } from '@tapr/lib/health';
+import { Informer, resourcePath, resourceSource, type KubeHttp, type KubeObject, type ObjectMeta, type ResourceType } from '@tapr/lib/kube';
 import { annotations, type KubernetesLookups, type PodIdentity, type TokenReviewOutcome } from './kubernetes.js';
-import { apiMessage } from '../ca/kubeStore.js';
 
-interface ConfigurationObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+interface ConfigurationObject extends KubeObject {
   spec?: { accessControl?: { trustDomain?: string } };
 }
 
-const configurationGroup = { group: 'dapr.io', version: 'v1alpha1', plural: 'configurations' };
+interface CachedPod extends KubeObject {
+  identity: PodIdentity;
+}
 
-function slimPod(pod: V1Pod): PodIdentity {
+interface CachedConfiguration extends KubeObject {
+  trustDomain: string;
+}
+
+const pods: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod' };
+const configurations: ResourceType = { group: 'dapr.io', version: 'v1alpha1', plural: 'configurations', kind: 'Configuration' };
+
+function slimMeta(meta: ObjectMeta | undefined): ObjectMeta {
+  return { name: meta?.name, namespace: meta?.namespace, resourceVersion: meta?.resourceVersion };
+}
+
+function slimPod(pod: V1Pod): CachedPod {
   const kept: Record<string, string> = {};
   for (const name of Object.values(annotations)) {
     const value = pod.metadata?.annotations?.[name];
     if (value !== undefined) kept[name] = value;
   }
   return {
-    namespace: pod.metadata?.namespace ?? '',
-    name: pod.metadata?.name ?? '',
-    serviceAccountName: pod.spec?.serviceAccountName ?? 'default',
-    annotations: kept,
+    metadata: slimMeta(pod.metadata),
+    identity: {
+      namespace: pod.metadata?.namespace ?? '',
+      name: pod.metadata?.name ?? '',
+      serviceAccountName: pod.spec?.serviceAccountName ?? 'default',
+      annotations: kept,
+    },
   };
 }
 
-export class KubeLookups implements KubernetesLookups {
-  readonly #auth: AuthenticationV1Api;
-  readonly #core: CoreV1Api;
-  readonly #custom: CustomObjectsApi;
-  readonly #pods: SlimCache<V1Pod, PodIdentity>;
-  readonly #configurations: SlimCache<ConfigurationObject, string>;
+function slimConfiguration(configuration: ConfigurationObject): CachedConfiguration {
+  return { metadata: slimMeta(configuration.metadata), trustDomain: configuration.spec?.accessControl?.trustDomain ?? '' };
+}
 
-  constructor(kubeConfig: KubeConfig, logger: Logger) {
-    this.#auth = kubeConfig.makeApiClient(AuthenticationV1Api);
-    this.#core = kubeConfig.makeApiClient(CoreV1Api);
-    this.#custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.#pods = new SlimCache({
-      name: 'pods',
-      kubeConfig,
-      path: '/api/v1/pods',
-      list: () => this.#core.listPodForAllNamespaces(),
-      transform: slimPod,
-      logger,
-    });
-    this.#configurations = new SlimCache({
-      name: 'configurations.dapr.io',
-      kubeConfig,
-      path: '/apis/dapr.io/v1alpha1/configurations',
-      list: () => this.#custom.listClusterCustomObject(configurationGroup) as Promise<{ items: ConfigurationObject[] }>,
-      transform: (config) => config.spec?.accessControl?.trustDomain ?? '',
-      logger,
-    });
+export class KubeLookups implements KubernetesLookups {
+  readonly #http: KubeHttp;
+  readonly #pods: Informer<CachedPod, V1Pod & KubeObject>;
+  readonly #configurations: Informer<CachedConfiguration, ConfigurationObject>;
+
+  constructor(http: KubeHttp, logger: Logger) {
+    this.#http = http;
+    this.#pods = new Informer({ name: 'pods', source: resourceSource(http, pods), transform: slimPod, logger });
+    this.#configurations = new Informer({ name: 'configurations.dapr.io', source: resourceSource(http, configurations), transform: slimConfiguration, logger });
   }
 
-  /** Runs both caches; `readiness` turns ready once both have synced (Dapr's "validator ready"). */
+  /** Runs both informers; `readiness` turns ready once both have synced (Dapr's "validator ready"). */
   async run(signal: AbortSignal, readiness?: ReadinessTarget): Promise<void> {
     readiness?.notReady('syncing the pod and Configuration caches');
-    const timer = setInterval(() => {
-      if (!this.ready()) return;
-      readiness?.ready();
-      clearInterval(timer);
-    }, 100);
-    try {
-      await Promise.all([this.#pods.run(signal), this.#configurations.run(signal)]);
-    } finally {
-      clearInterval(timer);
-    }
+    const synced = Promise.all([this.#pods.whenSynced(signal), this.#configurations.whenSynced(signal)]).then(
+      () => readiness?.ready(),
+      () => undefined, // stopped before syncing
+    );
+    await Promise.all([this.#pods.run(signal), this.#configurations.run(signal), synced]);
   }
 
   ready(): boolean {
@@ -77,34 +74,23 @@ export class KubeLookups implements KubernetesLookups {
   }
 
   async tokenReview(token: string, audiences: string[]): Promise<TokenReviewOutcome> {
-    try {
-      const review = await this.#auth.createTokenReview({ body: { spec: { token, audiences } } });
-      return { authenticated: review.status?.authenticated === true, username: review.status?.user?.username, error: review.status?.error || undefined };
-    } catch (error) {
-      throw new Error(apiMessage(error), { cause: error });
-    }
+    const review = await this.#http.request<V1TokenReview>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences } },
+    });
+    return { authenticated: review.status?.authenticated === true, username: review.status?.user?.username, error: review.status?.error || undefined };
   }
 
   async pod(namespace: string, name: string): Promise<PodIdentity | undefined> {
     const cached = this.#pods.get(namespace, name);
-    if (cached) return cached;
-    try {
-      return this.#pods.remember(await this.#core.readNamespacedPod({ namespace, name }));
-    } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
-      throw new Error(apiMessage(error), { cause: error });
-    }
+    if (cached) return cached.identity;
+    const pod = await this.#http.getIfExists<V1Pod>(resourcePath(pods, namespace, name));
+    return pod && slimPod(pod).identity;
   }
 
   async configurationTrustDomain(namespace: string, name: string): Promise<string | undefined> {
     const cached = this.#configurations.get(namespace, name);
-    if (cached !== undefined) return cached;
-    try {
-      const object = (await this.#custom.getNamespacedCustomObject({ ...configurationGroup, namespace, name })) as ConfigurationObject;
-      return this.#configurations.remember(object);
-    } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
-      throw new Error(apiMessage(error), { cause: error });
-    }
+    if (cached) return cached.trustDomain;
+    const configuration = await this.#http.getIfExists<ConfigurationObject>(resourcePath(configurations, namespace, name));
+    return configuration && slimConfiguration(configuration).trustDomain;
   }
 }

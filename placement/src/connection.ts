@@ -1,8 +1,9 @@
 // One sidecar's ReportDaprStatus stream, at the gRPC edge: decodes and authorises every Host, turns them into
 // core events, writes the core's orders, and ends the stream with the status each error calls for.
-// Backpressure: writes never block anything (grpc-js buffers them); a stream whose pending orders make no progress
-// for `sendStallTimeoutMs` — a sidecar that stopped reading — is reset with RESOURCE_EXHAUSTED and dropped, so the
-// round goes on without it instead of waiting for the dissemination timeout.
+// Backpressure: nothing here blocks — orders wait in the stream's outbox and go out under a byte budget shared by
+// all streams (pacedWriter.ts); a stream whose pending orders make no progress for `sendStallTimeoutMs` — a sidecar
+// that stopped reading — is reset with RESOURCE_EXHAUSTED and dropped, so the round goes on without it instead of
+// waiting for the dissemination timeout.
 import http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { describeError, type Logger } from '@tapr/lib/logger';
@@ -38,6 +39,8 @@ export interface ConnectionOptions {
 export class SidecarConnection implements StreamPort, PacedStream {
   readonly id: number;
   readonly peer: string;
+  /** Whether orders go out without grpc-js re-framing (copying) them; see writeFramesAsIs. */
+  readonly framedWrites: boolean;
   readonly #call: PlacementCall;
   #namespace: string | undefined;
   #host = '';
@@ -56,9 +59,6 @@ export class SidecarConnection implements StreamPort, PacedStream {
     this.peer = options.call.getPeer();
     this.framedWrites = writeFramesAsIs(options.call);
   }
-
-  /** Whether orders go out without grpc-js re-framing (copying) them; see writeFramesAsIs. */
-  readonly framedWrites: boolean;
 
   start(): void {
     const call = this.#call;

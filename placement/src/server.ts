@@ -45,6 +45,7 @@ export class PlacementServer {
   #shuttingDown = false;
   readonly #listening = deferred();
   readonly #writer: PacedWriter;
+  #warnedFraming = false;
 
   constructor(private readonly options: PlacementServerOptions) {
     this.#writer = new PacedWriter(options.writeBudgetBytes);
@@ -101,6 +102,10 @@ export class PlacementServer {
       enqueue: (event) => options.core.enqueue(event),
       logger: options.logger,
     });
+    if (!connection.framedWrites && !this.#warnedFraming) {
+      this.#warnedFraming = true;
+      options.logger.warn('this grpc-js version does not let placement send pre-framed orders: each stream gets its own copy (slower, more memory)');
+    }
     connection.start();
   }
 }

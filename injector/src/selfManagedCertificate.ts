@@ -2,15 +2,13 @@
 // a Secret of the control-plane namespace — shared by every injector replica, so each replica's leaf verifies
 // against the one caBundle — and a leaf per replica with the Service's DNS names, renewed at two thirds of its
 // life. The first replica creates the Secret; a replica that loses the creation race reads the winner's.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import type { Logger } from '@tapr/lib';
+import { loadX509 } from '@tapr/lib/security/x509';
 import type { KubeAccess } from './kubeAccess.js';
 import { CertificateHolder } from './servingCertificate.js';
 import { Backoff, sleep } from './sleep.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const day = 86_400_000;
@@ -28,7 +26,7 @@ export interface SelfManagedCertificateOptions {
 
 interface Ca {
   certPem: string;
-  cert: x509.X509Certificate;
+  cert: X509.X509Certificate;
   key: webcrypto.CryptoKey;
 }
 
@@ -83,6 +81,7 @@ function serial(): string {
 }
 
 async function createCa(validityMs: number): Promise<{ ca: Ca; certPem: string; keyPem: string }> {
+  const x509 = await loadX509();
   const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -104,6 +103,7 @@ async function createCa(validityMs: number): Promise<{ ca: Ca; certPem: string; 
 }
 
 async function importCa(data: Record<string, string>, where: string): Promise<Ca> {
+  const x509 = await loadX509();
   const certPem = data['ca.crt'];
   const keyPem = data['ca.key'];
   if (!certPem || !keyPem) throw new Error(`Secret ${where} lacks ca.crt or ca.key`);
@@ -117,6 +117,7 @@ async function importCa(data: Record<string, string>, where: string): Promise<Ca
 }
 
 async function issueLeaf(ca: Ca, dnsNames: string[], ipAddresses: string[], validityMs: number) {
+  const x509 = await loadX509();
   const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const now = Date.now();
   const notAfter = new Date(Math.min(now + validityMs, ca.cert.notAfter.getTime()));

@@ -49,6 +49,37 @@ describe('HealthServer', () => {
   it('refuses to register a target twice', () => {
     expect(() => readiness.target('grpc-server')).toThrow('registered twice');
   });
+
+  it('answers HEAD with the status alone, and ignores a query or a trailing slash', async () => {
+    const head = await fetch(`http://127.0.0.1:${server.port}/healthz`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect((await get(server.port, '/healthz/?verbose=1')).status).toBe(200);
+  });
+});
+
+describe('HealthServer with routes of its own', () => {
+  it('serves them beside /healthz and /readyz, and 404 elsewhere', async () => {
+    const readiness = new Readiness();
+    const controller = new AbortController();
+    const server = new HealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      readiness,
+      logger: silentLogger(),
+      routes: (app) => app.get('/placement/state', (_req, res) => void res.json({ leader: true })),
+    });
+    const running = server.run(controller.signal);
+    await server.whenListening();
+    try {
+      expect(await get(server.port, '/placement/state')).toEqual({ status: 200, body: '{"leader":true}' });
+      expect((await get(server.port, '/healthz')).status).toBe(200);
+      expect((await get(server.port, '/other')).status).toBe(404);
+    } finally {
+      controller.abort();
+      await running;
+    }
+  });
 });
 
 describe('MetricsServer', () => {

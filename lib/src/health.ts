@@ -1,9 +1,10 @@
 // Readiness bookkeeping and the health HTTP server. Dapr's binaries answer `/healthz` on `--healthz-port` with 200
 // once every readiness target is ready and 503 before (spec §11.8); Helm points liveness and readiness probes at it.
 // tapr adds `/readyz`, which also turns 503 while the service drains on shutdown, so a load balancer stops sending
-// new work before the listeners close.
-import express from 'express';
-import type { Server } from 'node:http';
+// new work before the listeners close. Both are answered by node:http itself; express (about 5 MiB RSS) is loaded
+// only for a service that adds routes of its own.
+import type { Express } from 'express';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from './logger.js';
 import { listen, closeServer, deferred } from './httpServer.js';
 
@@ -57,7 +58,7 @@ export interface HealthServerOptions {
   readiness: Readiness;
   logger: Logger;
   /** Extra routes a service adds to the health port (e.g. placement's `/placement/state`). */
-  routes?: (app: express.Express) => void;
+  routes?: (app: Express) => void;
 }
 
 export class HealthServer {
@@ -67,17 +68,21 @@ export class HealthServer {
 
   async run(signal: AbortSignal): Promise<void> {
     const { readiness } = this.options;
-    const app = express();
-    app.disable('x-powered-by');
-    app.all('/healthz', (_req, res) => {
-      res.status(readiness.healthy ? 200 : 503).json({ status: readiness.healthy ? 'ok' : 'not ready', pending: readiness.pending() });
-    });
-    app.all('/readyz', (_req, res) => {
-      res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? 'ok' : 'not ready', pending: readiness.pending() });
-    });
-    this.options.routes?.(app);
-    app.use((_req, res) => res.status(404).json({ error: 'not found: this port serves /healthz and /readyz' }));
-    this.#server = await listen(app, this.options.port, this.options.host);
+    let app: Express | undefined;
+    if (this.options.routes) {
+      const { default: express } = await import('express');
+      app = express();
+      app.disable('x-powered-by');
+      this.options.routes(app);
+      app.use((_req, res) => res.status(404).json({ error: notFound }));
+    }
+    this.#server = await listen((req, res) => {
+      const path = (req.url ?? '/').split('?', 1)[0]!.replace(/(.)\/$/, '$1').toLowerCase();
+      if (path === '/healthz') reply(req, res, readiness.healthy ? 200 : 503, { status: readiness.healthy ? 'ok' : 'not ready', pending: readiness.pending() });
+      else if (path === '/readyz') reply(req, res, readiness.ready ? 200 : 503, { status: readiness.ready ? 'ok' : 'not ready', pending: readiness.pending() });
+      else if (app) app(req, res);
+      else reply(req, res, 404, { error: notFound });
+    }, this.options.port, this.options.host);
     this.options.logger.info('health server listening', { port: this.port });
     this.#listening.resolve();
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -93,4 +98,12 @@ export class HealthServer {
     const address = this.#server?.address();
     return typeof address === 'object' && address ? address.port : this.options.port;
   }
+}
+
+const notFound = 'not found: this port serves /healthz and /readyz';
+
+function reply(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(req.method === 'HEAD' ? undefined : text);
 }

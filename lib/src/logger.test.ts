@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createLogger, describeError } from './logger.js';
 
@@ -33,6 +36,36 @@ describe('createLogger', () => {
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!).level).toBe('fatal');
     expect(logger.isDebugEnabled()).toBe(false);
+  });
+});
+
+describe('createLogger with JSON', () => {
+  it('sorts keys at every depth, cuts cycles and writes BigInts, so any field can be logged', async () => {
+    const { logger, lines } = capture(true);
+    const loop: Record<string, unknown> = { name: 'loop' };
+    loop['self'] = loop;
+    logger.info('odd fields', { z: { b: 1, a: 2 }, loop, big: 10n });
+    await flush();
+    expect(lines[0]).toMatch(/^\{"big":"10","level":"info","loop":\{"name":"loop","self":"\[Circular\]"\},"message":"odd fields","scope":"tapr.sentry","timestamp":"[^"]+","z":\{"a":2,"b":1\}\}$/);
+  });
+});
+
+describe('createLogger with --log-file', () => {
+  it('appends to the file', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'logger-'));
+    try {
+      const file = path.join(dir, 'sentry.log');
+      createLogger({ scope: 's', file }).info('one');
+      createLogger({ scope: 's', file }).info('two');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(readFileSync(file, 'utf8')).toMatch(/ INFO  \[s\] one\n.* INFO  \[s\] two\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails at once, naming the file, when it cannot be opened', () => {
+    expect(() => createLogger({ scope: 's', file: '/nonexistent/dir/x.log' })).toThrow('cannot open the log file /nonexistent/dir/x.log');
   });
 });
 

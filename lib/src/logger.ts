@@ -1,6 +1,6 @@
 // Structured logging for every service: JSON lines in a cluster (`--log-as-json`), readable text locally, Dapr's
 // levels (debug, info, warn, error, fatal). Each part logs through a named child (`tapr.sentry.ca`), as Dapr does.
-import winston from 'winston';
+import { createWriteStream, openSync } from 'node:fs';
 
 export const logLevels = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -27,41 +27,52 @@ export interface LoggerOptions {
   stream?: NodeJS.WritableStream;
 }
 
-const winstonLevels = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4 };
+const severity: Record<LogLevel, number> = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4 };
 
 export function isLogLevel(value: string): value is LogLevel {
   return (logLevels as readonly string[]).includes(value);
 }
 
+/**
+ * A logger writing one line per entry to stdout (or `--log-file`, appended). Written here rather than with a
+ * logging library: formatting a line is all it does, and winston with its dependencies cost every service about
+ * 2 MiB of memory (bench/memory/README.md). The output is what winston's was: text `<time> <LEVEL> [scope] message
+ * key=value…`, or JSON objects with sorted keys `{level, message, scope, timestamp, …fields}`.
+ */
 export function createLogger(options: LoggerOptions): Logger {
-  const format = options.json
-    ? winston.format.combine(winston.format.timestamp(), winston.format.json())
-    : winston.format.combine(winston.format.timestamp(), winston.format.printf(formatText));
-  const transport = options.file
-    ? new winston.transports.File({ filename: options.file })
-    : new winston.transports.Stream({ stream: options.stream ?? process.stdout });
-  const root = winston.createLogger({
-    levels: winstonLevels,
-    level: options.level ?? 'info',
-    format,
-    transports: [transport],
-  });
-  return wrap(root.child({ scope: options.scope }), options.scope, root.level);
+  const level = options.level ?? 'info';
+  const stream = options.file ? openLogFile(options.file) : (options.stream ?? process.stdout);
+  const format = options.json ? formatJson : formatText;
+  const threshold = severity[level];
+  const make = (scope: string): Logger => {
+    const at = (name: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+      if (severity[name] > threshold) return;
+      stream.write(`${format(new Date().toISOString(), name, scope, message, fields ? normaliseFields(fields) : {})}\n`);
+    };
+    return {
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      fatal: at('fatal'),
+      child: (name) => make(`${scope}.${name}`),
+      isDebugEnabled: () => level === 'debug',
+    };
+  };
+  return make(options.scope);
 }
 
-function wrap(target: winston.Logger, scope: string, level: string): Logger {
-  const at = (name: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
-    target.log(name, message, fields ? normaliseFields(fields) : undefined);
-  };
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    fatal: at('fatal'),
-    child: (name) => wrap(target.child({ scope: `${scope}.${name}` }), `${scope}.${name}`, level),
-    isDebugEnabled: () => level === 'debug',
-  };
+/** Opens the file now, so a bad `--log-file` fails at start with its name rather than later in a stream event. */
+function openLogFile(file: string): NodeJS.WritableStream {
+  let fd: number;
+  try {
+    fd = openSync(file, 'a');
+  } catch (error) {
+    throw new Error(`cannot open the log file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const stream = createWriteStream(file, { fd });
+  stream.on('error', (error) => process.stderr.write(`writing the log file ${file} failed: ${error.message}\n`));
+  return stream;
 }
 
 // Errors do not serialise to JSON by themselves: keep their message (and cause) so logs say what failed.
@@ -77,13 +88,35 @@ export function describeError(error: unknown): string {
   return cause && !error.message.endsWith(cause.slice(2)) ? `${error.message}${cause}` : error.message;
 }
 
-function formatText(info: winston.Logform.TransformableInfo): string {
-  const { timestamp, level, message, scope, ...fields } = info as Record<string, unknown>;
+function formatText(timestamp: string, level: LogLevel, scope: string, message: string, fields: Record<string, unknown>): string {
   const extra = Object.entries(fields)
-    .filter(([key]) => typeof key === 'string')
-    .map(([key, value]) => `${key}=${typeof value === 'string' && !/\s/.test(value) ? value : JSON.stringify(value)}`)
+    .map(([key, value]) => `${key}=${typeof value === 'string' && !/\s/.test(value) ? value : stringify(value)}`)
     .join(' ');
-  return `${String(timestamp)} ${String(level).toUpperCase().padEnd(5)} [${String(scope)}] ${String(message)}${extra ? ` ${extra}` : ''}`;
+  return `${timestamp} ${level.toUpperCase().padEnd(5)} [${scope}] ${message}${extra ? ` ${extra}` : ''}`;
+}
+
+function formatJson(timestamp: string, level: LogLevel, scope: string, message: string, fields: Record<string, unknown>): string {
+  return stringify({ ...fields, level, message, scope, timestamp });
+}
+
+/** JSON with object keys sorted, an object met again shown as "[Circular]", BigInts as strings; never throws. */
+function stringify(value: unknown): string {
+  const seen = new WeakSet<object>();
+  try {
+    return JSON.stringify(value, (_key, item: unknown) => {
+      if (typeof item === 'bigint') return item.toString();
+      if (item instanceof Error) return describeError(item);
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
+      if (seen.has(item)) return '[Circular]';
+      seen.add(item);
+      if (item.constructor !== Object && item.constructor !== undefined) return item;
+      const sorted: Record<string, unknown> = {};
+      for (const key of Object.keys(item).sort()) sorted[key] = (item as Record<string, unknown>)[key];
+      return sorted;
+    }) as string;
+  } catch (error) {
+    return JSON.stringify(`unserialisable: ${describeError(error)}`);
+  }
 }
 
 /** A logger that drops everything: for unit tests of parts that take a logger. */

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parseGoDuration } from '@tapr/lib/duration';
 import type { KubeHttp } from '@tapr/lib/kube';
 import type { TokenValidatorName } from './validators/validator.js';
-import { parseJwksOptions, type JwksOptions } from './validators/jwks.js';
+import { parseJwksOptions, type JwksOptions } from './validators/jwksOptions.js';
 
 export const defaultWorkloadCertTtlMs = 24 * 3_600_000;
 export const defaultAllowedClockSkewMs = 15 * 60_000;

@@ -31,7 +31,6 @@ import { LogEventRecorder, SecretEventRecorder, type EventRecorder } from './eve
 import { InsecureValidator, type TokenValidatorName, type Validator } from './validators/validator.js';
 import { KubernetesValidator } from './validators/kubernetes.js';
 import { KubeLookups } from './validators/kubeLookups.js';
-import { JwksValidator } from './validators/jwks.js';
 import { InlineSigner, type Signer } from './signing/signer.js';
 import { WorkerPoolSigner } from './signing/workerPoolSigner.js';
 import { CertificateService } from './server/certificateService.js';
@@ -117,6 +116,8 @@ async function runSentry(options: SentryOptions, signal: AbortSignal): Promise<v
     );
   }
   if (config.jwks) {
+    // Loaded only when configured: jose is about 2 MiB of memory.
+    const { JwksValidator } = await import('./validators/jwks.js');
     const jwks = new JwksValidator({ jwks: config.jwks, sentryId: formatSpiffeId(sentryId), logger: logger.child('validator.jwks'), readiness: readiness.target('jwks-validator') });
     parts.push(part('jwks-validator', jwks));
     validators.set('JWKS', jwks);

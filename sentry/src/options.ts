@@ -56,7 +56,7 @@ function flagSpecs(home: string) {
     'root-cert-ttl': { type: 'duration', default: defaults.caTtl, help: 'tapr: lifetime of a root certificate sentry generates' },
     'issuer-cert-ttl': { type: 'duration', default: defaults.caTtl, help: 'tapr: lifetime of an issuer certificate sentry generates' },
     'trust-bundle-poll-interval': { type: 'duration', default: defaults.pollInterval, help: 'tapr: how often the stored trust bundle is re-read' },
-    'signing-workers': { type: 'int', default: -1, help: 'tapr: worker threads that verify CSRs and sign (-1: one per CPU, at most 4; 0: sign on the main thread)' },
+    'signing-workers': { type: 'int', default: -1, help: 'tapr: worker threads that verify CSRs and sign (-1: one per CPU, at most 4; 0: sign on the main thread); they run while certificates are requested and stop after 30s without' },
   } as const;
 }
 

@@ -8,7 +8,7 @@ import { createTestTrustBundle, issueTestSvid, type TestTrustBundle } from '../t
 import { waitFor } from '../testing/wait.js';
 import { StaticSvidSource, type Svid } from './svid.js';
 import { grpcServerCredentials } from './grpcTls.js';
-import { SentrySvidSource, createCsr, type SentrySvidSourceOptions } from './sentryClient.js';
+import { SentrySvidSource, type SentrySvidSourceOptions } from './sentryClient.js';
 import { formatSpiffeId, type SpiffeId } from './spiffe.js';
 
 type Request = InstanceType<typeof protos.sentry.SignCertificateRequest>;
@@ -181,17 +181,5 @@ describe('SentrySvidSource', () => {
         impostor.stop();
       }
     });
-  });
-});
-
-describe('createCsr', () => {
-  it('makes a verifiable P-256 CSR with an empty subject and the matching PKCS#8 key', async () => {
-    const { csrPem, keyPem } = await createCsr();
-    const csr = new x509.Pkcs10CertificateRequest(csrPem);
-    expect(await csr.verify()).toBe(true);
-    expect(csr.subject).toBe('');
-    const { createPrivateKey, createPublicKey } = await import('node:crypto');
-    const fromKey = createPublicKey(createPrivateKey(keyPem)).export({ format: 'der', type: 'spki' });
-    expect(Buffer.from(csr.publicKey.rawData).equals(fromKey)).toBe(true);
   });
 });

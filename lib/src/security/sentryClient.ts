@@ -3,18 +3,17 @@
 // sentry's SPIFFE ID, renewal at half the certificate's life, a retry every 10 s on failure. Each attempt dials a
 // new channel, so a rotated trust-anchors file applies to the next attempt; the SVID is re-announced when the
 // trust anchors change, so servers verify peers with the current roots.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import * as grpc from '@grpc/grpc-js';
-import { X509Certificate, createPublicKey, webcrypto } from 'node:crypto';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { SvidHolder, type Svid, type SvidSource } from './svid.js';
 import { grpcClientCredentials } from './grpcTls.js';
 import { controlPlaneId, formatSpiffeId, spiffeIdFromSubjectAltName, type SpiffeId } from './spiffe.js';
 import { describeError, type Logger } from '../logger.js';
 import * as protos from '../protos.js';
+import { createCsr } from './csr.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+export { createCsr };
 
 export type SentryTokenValidator = 'KUBERNETES' | 'INSECURE' | 'JWKS';
 
@@ -45,7 +44,6 @@ export interface SentrySvidSourceOptions {
 }
 
 const validatorValues: Record<SentryTokenValidator, number> = { INSECURE: 1, KUBERNETES: 2, JWKS: 3 };
-const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 type Request = InstanceType<typeof protos.sentry.SignCertificateRequest>;
 type Response = InstanceType<typeof protos.sentry.SignCertificateResponse>;
@@ -62,14 +60,6 @@ const CaClient = grpc.makeClientConstructor(protos.sentryGrpc.CAService as unkno
   address: string,
   credentials: grpc.ChannelCredentials,
 ) => CaClient;
-
-/** A PKCS#10 CSR with an empty subject (as daprd sends) and its key, both PEM. */
-export async function createCsr(): Promise<{ csrPem: string; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: ecdsa });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { csrPem: `${csr.toString('pem')}\n`, keyPem: `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n` };
-}
 
 export class SentrySvidSource extends SvidHolder implements SvidSource {
   readonly #sentryId: SpiffeId;

@@ -1,6 +1,6 @@
 import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { LeafSigner } from '../x509/leafSigner.js';
-import { encodePem } from '../x509/pem.js';
+import { encodePem } from '@tapr/lib/security/pem';
 import { BundleError, entriesToMaterial, materialToEntries, verifyTrustBundle, type BundleMaterial } from './bundle.js';
 import { generateRoot } from './generate.js';
 import { generateBundle } from './rotationSteps.js';

@@ -3,9 +3,9 @@
 // (roots self-signed, issuer is a CA, key matches, chain verifies to a root) and adds the checks for tapr's
 // rotation keys. Time is not checked here: expiry is a state the authority acts on, not a parse error.
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { decodeCertificates, decodePemBlocks, encodeCertificates } from '../x509/pem.js';
+import { decodeCertificates, decodePemBlocks, encodeCertificates } from '@tapr/lib/security/pem';
 import { certificateParts } from '../x509/certificateParts.js';
-import { Tag, expectTlv } from '../x509/der.js';
+import { Tag, expectTlv } from '@tapr/lib/security/der';
 
 /** What is stored (Secret data / files), as PEM text. The first three are Dapr's; the rest are tapr's. */
 export interface BundleMaterial {

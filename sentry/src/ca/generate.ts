@@ -1,11 +1,9 @@
 // Generating CA certificates (spec §2.4) — rare (first start, issuer renewal, root rotation), so it uses
-// @peculiar/x509 rather than the lean leaf path. Keys are ECDSA P-256, stored as PKCS#8 PEM.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+// @peculiar/x509, loaded when first needed, rather than the lean leaf path. Keys are ECDSA P-256, stored as PKCS#8 PEM.
 import { randomBytes, webcrypto } from 'node:crypto';
-import { formatSpiffeId } from '@tapr/lib';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+import { formatSpiffeId } from '@tapr/lib/security/spiffe';
+import { encodePem } from '@tapr/lib/security/pem';
+import { loadX509 } from '@tapr/lib/security/x509';
 
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
@@ -31,6 +29,7 @@ export interface IssuerOptions extends RootOptions {
 
 /** A self-signed root: Subject O=<trust domain>, CA, DigitalSignature|KeyEncipherment|CertSign. */
 export async function generateRoot(options: RootOptions): Promise<GeneratedCertificate> {
+  const x509 = await loadX509();
   const keys = await newKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialHex(),
@@ -56,6 +55,7 @@ export async function generateRoot(options: RootOptions): Promise<GeneratedCerti
  * DigitalSignature|KeyEncipherment|CertSign|CRLSign. Its NotAfter never passes the root's.
  */
 export async function generateIssuer(options: IssuerOptions): Promise<GeneratedCertificate> {
+  const x509 = await loadX509();
   const root = new x509.X509Certificate(options.root.certPem);
   const rootKey = await webcrypto.subtle.importKey('pkcs8', pemBody(options.root.keyPem), ecdsa, false, ['sign']);
   const keys = await newKeys();
@@ -91,7 +91,7 @@ async function newKeys(): Promise<webcrypto.CryptoKeyPair> {
 }
 
 async function keyPem(key: webcrypto.CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY') + '\n';
+  return encodePem('PRIVATE KEY', new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', key)));
 }
 
 function pemBody(pem: string): Buffer {

@@ -2,7 +2,7 @@
 // when they are missing or lag behind its own rotation, and refuses to sign when a user bundle's issuing root is
 // not published — certificates that workloads could not verify.
 import type { X509Certificate } from 'node:crypto';
-import { decodeCertificates } from '../x509/pem.js';
+import { decodeCertificates } from '@tapr/lib/security/pem';
 import type { TrustBundle } from './bundle.js';
 import type { StoredBundle } from './store.js';
 

@@ -1,6 +1,6 @@
 // Carries out what rotationPlan decided: each step turns the current material into the next one. Writing it back
 // (and publishing the anchors) is the authority's job.
-import { encodeCertificates } from '../x509/pem.js';
+import { encodeCertificates } from '@tapr/lib/security/pem';
 import { generateIssuer, generateRoot } from './generate.js';
 import type { BundleMaterial, TrustBundle } from './bundle.js';
 import type { RotationPolicy, RotationStep } from './rotationPlan.js';

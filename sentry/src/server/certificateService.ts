@@ -4,7 +4,7 @@
 import { formatSpiffeId, type Logger } from '@tapr/lib';
 import type { CertificateAuthority, SigningIssuer } from '../ca/authority.js';
 import type { Signer } from '../signing/signer.js';
-import { encodePem } from '../x509/pem.js';
+import { encodePem } from '@tapr/lib/security/pem';
 import type { SignRequest, TokenValidatorName, Validator } from '../validators/validator.js';
 
 export interface CertificateServiceOptions {

@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { SvidHolder, describeError, formatSpiffeId, type Logger, type SpiffeId, type Svid } from '@tapr/lib';
 import type { CertificateAuthority, SigningIssuer } from '../ca/authority.js';
 import { LeafSignerCache } from '../signing/signer.js';
-import { encodePem } from '../x509/pem.js';
+import { encodePem } from '@tapr/lib/security/pem';
 import type { SentryMetrics } from '../metrics.js';
 
 export interface ServerIdentityOptions {

@@ -51,6 +51,45 @@ describe('WorkerPoolSigner', () => {
   });
 });
 
+describe('WorkerPoolSigner between bursts', () => {
+  const job = (csr: string | Buffer) => ({ csr: Buffer.from(csr), uri: 'spiffe://public/ns/a/b', dnsNames: [], notBefore: new Date(), notAfter: new Date(Date.now() + 60_000) });
+  const until = async (condition: () => boolean) => {
+    for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    return condition();
+  };
+
+  describe('when no job has come yet', () => {
+    it('runs no worker', () => {
+      const pool = new WorkerPoolSigner({ size: 2, logger: silentLogger(), workerScript });
+      expect(pool.workers).toBe(0);
+      return pool.close();
+    });
+  });
+
+  describe('when the first job comes', () => {
+    it('signs it at once while the workers start, and stops them after idleMs without jobs; the next job starts them again', async () => {
+      const pool = new WorkerPoolSigner({ size: 2, logger: silentLogger(), workerScript, idleMs: 300 });
+      try {
+        const handle = await issuer(1);
+        const csr = await peculiarCsr();
+        const first = await pool.sign(job(csr.pem), handle);
+        expect(new X509Certificate(first).verify(handle.cert.publicKey)).toBe(true);
+        expect([pool.workers, pool.signedHere]).toEqual([2, 1]);
+        expect(await until(() => pool.onlineWorkers === 2)).toBe(true);
+        const byWorker = await pool.sign(job(csr.pem), handle);
+        expect(new X509Certificate(byWorker).verify(handle.cert.publicKey)).toBe(true);
+        expect(pool.signedHere).toBe(1);
+        expect(await until(() => pool.workers === 0)).toBe(true);
+        const again = await pool.sign(job(csr.pem), handle);
+        expect(new X509Certificate(again).verify(handle.cert.publicKey)).toBe(true);
+        expect(pool.workers).toBe(2);
+      } finally {
+        await pool.close();
+      }
+    });
+  });
+});
+
 describe('WorkerPoolSigner without a compiled worker', () => {
   it('says how to fix it', () => {
     expect(() => new WorkerPoolSigner({ size: 1, logger: silentLogger(), workerScript: new URL('file:///nonexistent/signWorker.js') })).toThrow(

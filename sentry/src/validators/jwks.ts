@@ -11,44 +11,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { deferred, formatSpiffeId, parseGoDuration, type Logger, type ReadinessTarget } from '@tapr/lib';
 import { ValidationError, validateCommon, type SignRequest, type ValidationResult, type Validator } from './validator.js';
+import type { JwksOptions } from './jwksOptions.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
-export interface JwksOptions {
-  /** URL, file path, or the JWKS itself (JSON, optionally base64). */
-  source: string;
-  /** PEM roots for an https source. */
-  caCertificate?: string;
-  /** Go duration; default 10m. */
-  minRefreshInterval?: string;
-  /** Go duration; default 30s. */
-  requestTimeout?: string;
-}
+export { parseJwksOptions, type JwksOptions } from './jwksOptions.js';
 
 const skewSeconds = 5 * 60;
-
-/** Reads the `options` map of a `tokenValidators` entry; throws naming the bad option. */
-export function parseJwksOptions(options: unknown): JwksOptions {
-  const map = (options ?? {}) as Record<string, unknown>;
-  const text = (name: string) => {
-    const value = map[name];
-    if (value === undefined || value === null || value === '') return undefined;
-    if (typeof value !== 'string') throw new Error(`jwks validator option ${name} must be a string`);
-    return value;
-  };
-  const source = text('source');
-  if (!source) throw new Error("jwks validator: option 'source' must not be empty (a URL, a file path, or the JWKS itself)");
-  for (const name of ['minRefreshInterval', 'requestTimeout']) {
-    const value = text(name);
-    if (value !== undefined) {
-      try {
-        parseGoDuration(value);
-      } catch (error) {
-        throw new Error(`jwks validator option ${name}: ${(error as Error).message}`, { cause: error });
-      }
-    }
-  }
-  return { source, caCertificate: text('caCertificate'), minRefreshInterval: text('minRefreshInterval'), requestTimeout: text('requestTimeout') };
-}
 
 export interface JwksValidatorOptions {
   jwks: JwksOptions;

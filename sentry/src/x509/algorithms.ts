@@ -3,7 +3,7 @@
 // key from JWK coordinates costs about half that for EC and a twentieth for RSA, and this import runs once per
 // request, so it matters.
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { DerError, Tag, decodeOid, encodeOid, expectTlv, readTlv, sequence, tlv, unsignedIntegerContent } from './der.js';
+import { DerError, Tag, decodeOid, encodeOid, expectTlv, readTlv, sequence, tlv, unsignedIntegerContent } from '@tapr/lib/security/der';
 
 export type Hash = 'sha256' | 'sha384' | 'sha512';
 export type KeyKind = 'ec' | 'rsa' | 'ed25519';

@@ -1,6 +1,6 @@
 // The pieces of an X.509 certificate the lean signer needs from its issuer (the subject as raw DER, the public key,
 // the subject key identifier), read by slicing the DER.
-import { DerError, Tag, decodeOid, expectTlv, readTlv } from './der.js';
+import { DerError, Tag, decodeOid, expectTlv, readTlv } from '@tapr/lib/security/der';
 
 export interface CertificateParts {
   /** The TBSCertificate DER. */

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CsrError, csrDer, parseCsr, readVerifiedCsr, verifyCsr } from './csr.js';
-import { encodePem } from './pem.js';
+import { encodePem } from '@tapr/lib/security/pem';
 import { opensslCsr, peculiarCsr } from '../testing/csr.js';
 
 function refusal(fn: () => unknown): CsrError {

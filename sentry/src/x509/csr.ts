@@ -2,8 +2,8 @@
 // and the signature, then verify the self-signature with node:crypto. Nothing else in a CSR is used — sentry
 // ignores the subject and requested extensions; identity comes from the validated token (spec §2.3).
 import { verify } from 'node:crypto';
-import { decodePemBlocks } from './pem.js';
-import { DerError, Tag, decodeOid, expectTlv } from './der.js';
+import { decodePemBlocks } from '@tapr/lib/security/pem';
+import { DerError, Tag, decodeOid, expectTlv } from '@tapr/lib/security/der';
 import {
   UnsupportedAlgorithmError,
   importPublicKey,

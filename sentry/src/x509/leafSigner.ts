@@ -3,7 +3,7 @@
 // serial number, validity, public key and subject alternative names are encoded, then the TBSCertificate is
 // signed with the issuer key that was imported once.
 import { createPublicKey, randomFillSync, sign, type KeyObject } from 'node:crypto';
-import { Tag, encodeOid, encodeTime, sequence, tlv } from './der.js';
+import { Tag, encodeOid, encodeTime, sequence, tlv } from '@tapr/lib/security/der';
 import { bitString, signingAlgorithmFor, type SignatureAlgorithm } from './algorithms.js';
 import { certificateParts, subjectKeyIdentifier } from './certificateParts.js';
 

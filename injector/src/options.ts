@@ -3,9 +3,7 @@
 // --sidecar-token-volume (docs/injector.md).
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { homedir } from 'node:os';
-import path from 'node:path';
-import { isLogLevel, parseFlags, type LogLevel } from '@tapr/lib';
+import { checkPort, commonFlagSpecs, kubeconfigFlagSpec, parseFlags, readCommonOptions, type CommonOptions } from '@tapr/lib';
 import { builtInControllerAccounts, parseAccountList, ServiceAccountMatcher, type AccountRef } from './callerAuthorisation.js';
 import { parseTruthy } from './annotationTypes.js';
 import { defaultComponentSocketsFolder, type SidecarEnvironment } from './sidecarContainer.js';
@@ -13,8 +11,6 @@ import type { TolerationJson } from './kubeTypes.js';
 
 export const defaults = {
   port: 4000,
-  healthzPort: 8080,
-  metricsPort: '9090',
   trustAnchorsFile: '/var/run/dapr.io/tls/ca.crt',
   controlPlaneTrustDomain: 'cluster.local',
   kubeClusterDomain: 'cluster.local',
@@ -24,20 +20,13 @@ export const defaults = {
   legacyTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
 } as const;
 
-function flagSpecs(home: string) {
+function flagSpecs(env: NodeJS.ProcessEnv) {
   return {
+    ...commonFlagSpecs,
     port: { type: 'int', default: defaults.port, help: 'The port used for the injector service (HTTPS, path /mutate)' },
     'listen-address': { type: 'string', default: '', help: 'The listen address for the injector service ("" = all interfaces)' },
-    'healthz-port': { type: 'int', default: defaults.healthzPort, help: 'The port used for health checks' },
-    'healthz-listen-address': { type: 'string', default: '', help: 'The listening address for the healthz server' },
     'scheduler-enabled': { type: 'bool', default: true, help: 'Marks if scheduler is enabled in the cluster, and address should be patched on sidecars.' },
-    kubeconfig: { type: 'string', default: home ? path.join(home, '.kube', 'config') : '', help: '(optional) absolute path to the kubeconfig file' },
-    'log-level': { type: 'string', default: 'info', help: 'Options are debug, info, warn, error, or fatal' },
-    'log-as-json': { type: 'bool', default: false, help: 'print log as JSON (default false)' },
-    'log-file': { type: 'string', default: '', help: 'append logs to this file instead of stdout' },
-    'enable-metrics': { type: 'bool', default: true, help: 'Enable prometheus metric' },
-    'metrics-port': { type: 'string', default: defaults.metricsPort, help: 'The port for the metrics server' },
-    'metrics-listen-address': { type: 'string', default: '0.0.0.0', help: 'The address for the metrics server' },
+    kubeconfig: kubeconfigFlagSpec('home', env),
     'cert-source': {
       type: 'string',
       default: 'auto',
@@ -58,20 +47,12 @@ function flagSpecs(home: string) {
 
 export type CertSource = 'sentry' | 'self-managed';
 
-export interface InjectorOptions {
+export interface InjectorOptions extends CommonOptions {
   port: number;
   listenAddress: string;
-  healthzPort: number;
-  healthzListenAddress: string;
   kubeconfig: string;
   /** Whether --kubeconfig was given (otherwise KUBECONFIG/in-cluster/home are tried in Dapr's order). */
   kubeconfigGiven: boolean;
-  logLevel: LogLevel;
-  logAsJson: boolean;
-  logFile: string;
-  enableMetrics: boolean;
-  metricsPort: number;
-  metricsListenAddress: string;
   certSource: CertSource;
   webhookConfigurationName: string;
   selfManagedCaSecret: string;
@@ -98,13 +79,10 @@ export interface OptionsEnvironment {
 }
 
 export function readOptions({ argv, env, fileExists = existsSync, readFile = readIfPresent }: OptionsEnvironment): InjectorOptions {
-  const home = env['HOME'] ?? homedir();
-  const { values, set } = parseFlags(flagSpecs(home), argv, { program: 'injector', dialect: 'pflag', summary: 'tapr sidecar injector (Dapr-compatible)' });
+  const { values, set } = parseFlags(flagSpecs(env), argv, { program: 'injector', dialect: 'pflag', summary: 'tapr sidecar injector (Dapr-compatible)' });
 
-  const logLevel = values['log-level'];
-  if (!isLogLevel(logLevel)) throw new Error(`--log-level: "${logLevel}" is not one of debug, info, warn, error, fatal`);
-  const metricsPort = parsePort(values['metrics-port'], '--metrics-port');
-  for (const [flag, value] of [['--port', values.port], ['--healthz-port', values['healthz-port']]] as const) parsePort(String(value), flag);
+  const common = readCommonOptions(values);
+  checkPort(values.port, '--port');
 
   const sidecarImage = env['SIDECAR_IMAGE'] ?? '';
   if (!sidecarImage) throw new Error('SIDECAR_IMAGE is required: the daprd image to inject, e.g. ghcr.io/dapr/daprd:1.17.0');
@@ -174,18 +152,11 @@ export function readOptions({ argv, env, fileExists = existsSync, readFile = rea
   const sentryTokenFile = env['DAPR_SENTRY_TOKEN_FILE'] || [defaults.sentryTokenFile, defaults.legacyTokenFile].find((file) => fileExists(file));
 
   return {
+    ...common,
     port: values.port,
     listenAddress,
-    healthzPort: values['healthz-port'],
-    healthzListenAddress: values['healthz-listen-address'],
     kubeconfig: values.kubeconfig,
     kubeconfigGiven: set.has('kubeconfig'),
-    logLevel,
-    logAsJson: values['log-as-json'],
-    logFile: values['log-file'],
-    enableMetrics: values['enable-metrics'],
-    metricsPort,
-    metricsListenAddress: values['metrics-listen-address'],
     certSource,
     webhookConfigurationName: values['webhook-configuration-name'],
     selfManagedCaSecret: defaults.selfManagedCaSecret,
@@ -208,11 +179,6 @@ function readIfPresent(file: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function parsePort(text: string, name: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) > 65535) throw new Error(`${name}: "${text}" is not a port number`);
-  return Number(text);
 }
 
 function pullPolicy(text: string | undefined): SidecarEnvironment['imagePullPolicy'] {

@@ -1,8 +1,7 @@
 // `--cert-source sentry`: the injector's SVID (id dapr-injector; sentry adds the DNS name
 // dapr-sidecar-injector.<ns>.svc) serves the webhook, and the trust anchors are the caBundle — as in Dapr.
-import { readFile } from 'node:fs/promises';
 import type { Logger } from '@tapr/lib';
-import { SentrySvidSource } from '@tapr/lib/security/sentryClient';
+import { controlPlaneSvidSource, type SentrySvidSource } from '@tapr/lib/security/sentryClient';
 import type { InjectorOptions } from './options.js';
 import { SvidServingCertificates, type ServingCertificateSource } from './servingCertificate.js';
 
@@ -11,19 +10,15 @@ export function sentryServingCertificates(
   trustAnchors: { current(): string; subscribe(listener: (pem: string) => void): () => void },
   logger: Logger,
 ): { certificates: ServingCertificateSource; svids: SentrySvidSource } {
-  const tokenFile = options.sentryTokenFile;
-  const svids = new SentrySvidSource({
+  const svids = controlPlaneSvidSource({
+    service: 'injector',
     sentryAddress: options.sentryAddress,
     trustAnchors: () => trustAnchors.current(),
     trustDomain: options.controlPlaneTrustDomain,
-    controlPlaneNamespace: options.namespace,
-    id: 'dapr-injector',
     namespace: options.namespace,
-    // Control-plane services ask for their own trust domain (apps leave it to their Configuration).
-    requestTrustDomain: options.controlPlaneTrustDomain,
+    tokenFile: options.sentryTokenFile,
     // Dapr: with a token file the KUBERNETES validator, without one sentry's default.
-    token: tokenFile ? () => readFile(tokenFile, 'utf8') : undefined,
-    validator: tokenFile ? 'KUBERNETES' : undefined,
+    validator: options.sentryTokenFile ? 'KUBERNETES' : undefined,
     logger,
   });
   return { certificates: new SvidServingCertificates(svids, trustAnchors), svids };

@@ -1,12 +1,9 @@
 // Running the built binaries (injector, sentry) as child processes for the integration tests, and the documented
 // RBAC for the injector's service account.
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { adminKubeConfig, kubectl, testCluster, waitFor } from '@tapr/lib/testing';
+import { rbacFromDocs, serviceAccountKubeconfig, waitFor, type ServiceAccountKubeconfig } from '@tapr/lib/testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const injectorMain = path.join(root, 'injector', 'dist', 'src', 'main.js');
@@ -48,43 +45,25 @@ export async function waitHealthy(service: ServiceProcess, port: number, what: s
   });
 }
 
+const applied = new Map<string, ServiceAccountKubeconfig>();
+
 /**
  * Applies the RBAC block of docs/injector.md for a control-plane namespace (cluster-scoped names and the webhook
  * configuration name made unique per test) and returns a kubeconfig for the `dapr-injector` service account, so
  * the injector runs with exactly the documented permissions.
  */
 export async function documentedRbacKubeconfig(namespace: string, webhookConfigurationName: string): Promise<string> {
-  const docs = readFileSync(path.join(root, 'docs', 'injector.md'), 'utf8');
-  const block = /<!-- rbac:begin -->\s*```yaml\n([\s\S]*?)```\s*<!-- rbac:end -->/.exec(docs)?.[1];
-  if (!block) throw new Error('docs/injector.md has no RBAC block between <!-- rbac:begin --> and <!-- rbac:end -->');
-  const rbac = block
+  const rbac = rbacFromDocs(path.join(root, 'docs', 'injector.md'))
     .replaceAll('namespace: dapr-system', `namespace: ${namespace}`)
     .replace('resourceNames: [dapr-sidecar-injector]', `resourceNames: [${webhookConfigurationName}]`)
     .replace(/(kind: Cluster(?:Role|RoleBinding)\nmetadata:\n  name: )dapr-injector/g, `$1dapr-injector-${namespace}`)
     .replace(/(kind: ClusterRole\n  name: )dapr-injector/, `$1dapr-injector-${namespace}`);
-  const applied = await kubectl(['apply', '-f', '-'], { input: rbac });
-  if (applied.code !== 0) throw new Error(`applying the documented RBAC failed: ${applied.stderr}`);
-  const core = adminKubeConfig().makeApiClient(CoreV1Api);
-  const token = await waitFor(
-    () =>
-      core
-        .createNamespacedServiceAccountToken({ name: 'dapr-injector', namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } })
-        .then((r) => r.status?.token),
-    { what: 'a token for the dapr-injector service account' },
-  );
-  const cluster = testCluster();
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: 'local', server: cluster.server, caFile: cluster.caCertFile, skipTLSVerify: false }],
-    users: [{ name: 'dapr-injector', token }],
-    contexts: [{ name: 'injector', cluster: 'local', user: 'dapr-injector' }],
-    currentContext: 'injector',
-  });
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'injector-kubeconfig-')), 'kubeconfig');
-  writeFileSync(file, config.exportConfig());
-  return file;
+  const access = await serviceAccountKubeconfig({ namespace, serviceAccount: 'dapr-injector', rbac });
+  applied.set(namespace, access);
+  return access.file;
 }
 
 export async function removeClusterRbac(namespace: string): Promise<void> {
-  await kubectl(['delete', 'clusterrole,clusterrolebinding', `dapr-injector-${namespace}`, '--ignore-not-found']);
+  await applied.get(namespace)?.remove();
+  applied.delete(namespace);
 }

@@ -4,9 +4,9 @@
 // new work before the listeners close. Both are answered by node:http itself; express (about 5 MiB RSS) is loaded
 // only for a service that adds routes of its own.
 import type { Express } from 'express';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from './logger.js';
-import { listen, closeServer, deferred } from './httpServer.js';
+import { HttpServerPart } from './httpServer.js';
 
 export interface ReadinessTarget {
   readonly name: string;
@@ -61,10 +61,10 @@ export interface HealthServerOptions {
   routes?: (app: Express) => void;
 }
 
-export class HealthServer {
-  #server: Server | undefined;
-  readonly #listening = deferred();
-  constructor(private readonly options: HealthServerOptions) {}
+export class HealthServer extends HttpServerPart {
+  constructor(private readonly options: HealthServerOptions) {
+    super(options);
+  }
 
   async run(signal: AbortSignal): Promise<void> {
     const { readiness } = this.options;
@@ -76,27 +76,13 @@ export class HealthServer {
       this.options.routes(app);
       app.use((_req, res) => res.status(404).json({ error: notFound }));
     }
-    this.#server = await listen((req, res) => {
+    await this.serve((req, res) => {
       const path = (req.url ?? '/').split('?', 1)[0]!.replace(/(.)\/$/, '$1').toLowerCase();
       if (path === '/healthz') reply(req, res, readiness.healthy ? 200 : 503, { status: readiness.healthy ? 'ok' : 'not ready', pending: readiness.pending() });
       else if (path === '/readyz') reply(req, res, readiness.ready ? 200 : 503, { status: readiness.ready ? 'ok' : 'not ready', pending: readiness.pending() });
       else if (app) app(req, res);
       else reply(req, res, 404, { error: notFound });
-    }, this.options.port, this.options.host);
-    this.options.logger.info('health server listening', { port: this.port });
-    this.#listening.resolve();
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    await closeServer(this.#server);
-  }
-
-  whenListening(): Promise<void> {
-    return this.#listening.promise;
-  }
-
-  /** The bound port (useful when started on port 0). */
-  get port(): number {
-    const address = this.#server?.address();
-    return typeof address === 'object' && address ? address.port : this.options.port;
+    }, 'health server', signal);
   }
 }
 

@@ -2,6 +2,7 @@
 // the address in the message), close waits for in-flight requests, then cuts idle keep-alive connections.
 import http from 'node:http';
 import type { Server } from 'node:http';
+import type { Logger } from './logger.js';
 
 export function listen(handler: http.RequestListener, port: number, host?: string): Promise<Server> {
   return listenServer(http.createServer(handler), port, host);
@@ -42,4 +43,42 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   });
   promise.catch(() => undefined);
   return { promise, resolve, reject };
+}
+
+export interface HttpServerPartOptions {
+  port: number;
+  host?: string;
+  logger: Logger;
+}
+
+/**
+ * A part that serves HTTP until its signal aborts (the health and metrics servers): listens (rejecting with the
+ * address when it cannot), logs the bound port, then closes gracefully on abort.
+ */
+export abstract class HttpServerPart {
+  #server: Server | undefined;
+  readonly #listening = deferred();
+
+  constructor(protected readonly listenOptions: HttpServerPartOptions) {}
+
+  abstract run(signal: AbortSignal): Promise<void>;
+
+  protected async serve(handler: http.RequestListener, what: string, signal: AbortSignal): Promise<void> {
+    const { port, host, logger } = this.listenOptions;
+    this.#server = await listen(handler, port, host);
+    logger.info(`${what} listening`, { port: this.port });
+    this.#listening.resolve();
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await closeServer(this.#server);
+  }
+
+  whenListening(): Promise<void> {
+    return this.#listening.promise;
+  }
+
+  /** The bound port (useful when started on port 0). */
+  get port(): number {
+    const address = this.#server?.address();
+    return typeof address === 'object' && address ? address.port : this.listenOptions.port;
+  }
 }

@@ -1,5 +1,6 @@
 export * from './duration.js';
 export * from './flags.js';
+export * from './flagsCommon.js';
 export * from './logger.js';
 export * from './health.js';
 export * from './metrics.js';

@@ -1,9 +1,8 @@
 // Prometheus metrics: one registry per service (passed to the parts that record), served as text on every path of
 // the metrics port — Dapr's Helm chart scrapes `/`, its tests read `/metrics` (spec §11.8).
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Server } from 'node:http';
 import type { Logger } from './logger.js';
-import { listen, closeServer, deferred } from './httpServer.js';
+import { HttpServerPart } from './httpServer.js';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -21,33 +20,20 @@ export interface MetricsServerOptions {
   logger: Logger;
 }
 
-export class MetricsServer {
-  #server: Server | undefined;
-  readonly #listening = deferred();
-  constructor(private readonly options: MetricsServerOptions) {}
+export class MetricsServer extends HttpServerPart {
+  constructor(private readonly options: MetricsServerOptions) {
+    super(options);
+  }
 
   async run(signal: AbortSignal): Promise<void> {
     const { registry } = this.options;
-    this.#server = await listen(async (_req, res) => {
+    await this.serve(async (_req, res) => {
       try {
         const body = await registry.metrics();
         res.writeHead(200, { 'content-type': registry.contentType }).end(body);
       } catch (error) {
         res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(error as Error).message}\n`);
       }
-    }, this.options.port, this.options.host);
-    this.options.logger.info('metrics server listening', { port: this.port });
-    this.#listening.resolve();
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    await closeServer(this.#server);
-  }
-
-  whenListening(): Promise<void> {
-    return this.#listening.promise;
-  }
-
-  get port(): number {
-    const address = this.#server?.address();
-    return typeof address === 'object' && address ? address.port : this.options.port;
+    }, 'metrics server', signal);
   }
 }

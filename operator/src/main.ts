@@ -1,14 +1,13 @@
 #!/usr/bin/env node
 // tapr operator: a drop-in for Dapr's `operator` binary. Reads its options, starts health and metrics, loads the
 // control plane Configuration, gets its SVID from sentry, then runs the operator's parts until SIGTERM/SIGINT.
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 // Lib's modules one by one, not its index, so the operator loads only what it uses (docs: bench/memory).
 import { HealthServer, Readiness } from '@tapr/lib/health';
 import { createLogger } from '@tapr/lib/logger';
 import { createMetricsRegistry, MetricsServer } from '@tapr/lib/metrics';
 import { part, readOptionsOrExit, runParts, runService, type Part } from '@tapr/lib/runner';
-import { SentrySvidSource } from '@tapr/lib/security/sentryClient';
+import { controlPlaneSvidSource } from '@tapr/lib/security/sentryClient';
 import { TrustAnchorsFile } from '@tapr/lib/security/trustAnchors';
 import { loadControlPlaneConfig } from './controlPlaneConfig.js';
 import { KubeHttp, loadClusterAccess } from '@tapr/lib/kube';
@@ -39,17 +38,15 @@ await runService(async (signal) => {
 
   const controlPlane = await loadControlPlaneConfig(http, options.namespace, options.configName, logger);
   const anchors = new TrustAnchorsFile({ file: options.trustAnchorsFile, logger: logger.child('trust-anchors') });
-  const tokenFile = options.sentryTokenFile;
-  const svid = new SentrySvidSource({
+  const svid = controlPlaneSvidSource({
+    service: 'operator',
     sentryAddress: controlPlane.sentryAddress,
     trustAnchors: () => anchors.current(),
     trustDomain: controlPlane.trustDomain,
-    controlPlaneNamespace: options.namespace,
-    id: options.sentryLocalIdentity ?? 'dapr-operator',
     namespace: options.namespace,
-    requestTrustDomain: controlPlane.trustDomain,
-    token: tokenFile ? async () => (await readFile(tokenFile, 'utf8')).trim() : undefined,
+    tokenFile: options.sentryTokenFile,
     validator: 'KUBERNETES',
+    localIdentity: options.sentryLocalIdentity,
     logger: logger.child('security'),
   });
 

@@ -1,15 +1,13 @@
 // The operator's command line and environment, spelled as Dapr's operator binary spells them (spec §11.2, §11.4):
 // Go's stdlib `flag` dialect (parsing stops at the first positional argument), `NAMESPACE` required.
 // This is the only module that reads argv and process.env.
-import { isLogLevel, type LogLevel } from '@tapr/lib/logger';
 import { parseFlags, type FlagSpecs } from '@tapr/lib/flags';
+import { checkPort, commonFlagSpecs, kubeconfigFlagSpec, readCommonOptions, type CommonOptions } from '@tapr/lib/flagsCommon';
 import { parseGoDuration } from '@tapr/lib/duration';
 
 export const defaultConfigName = 'daprsystem';
 export const defaultApiPort = 6500;
 export const defaultWebhookPort = 19443;
-export const defaultHealthzPort = 8080;
-export const defaultMetricsPort = '9090';
 export const defaultTrustAnchorsFile = '/var/run/secrets/dapr.io/tls/ca.crt';
 export const defaultMaxPodRestartsPerMinute = 20;
 /** Where Kubernetes mounts the projected token meant for sentry (Helm's `dapr-identity-token` volume). */
@@ -17,6 +15,7 @@ export const defaultSentryTokenFile = '/var/run/secrets/dapr.io/sentrytoken/toke
 export const legacyServiceAccountTokenFile = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 const flagSpecs = {
+  ...commonFlagSpecs,
   config: { type: 'string', default: defaultConfigName, help: 'Path to config file, or name of a configuration object' },
   'watch-interval': {
     type: 'string',
@@ -48,22 +47,15 @@ const flagSpecs = {
   'trust-anchors-file': { type: 'string', default: defaultTrustAnchorsFile, help: 'Filepath to the trust anchors for the Dapr control plane' },
   port: { type: 'int', default: defaultApiPort, help: 'The port for the operator API server to listen on' },
   'listen-address': { type: 'string', default: '', help: 'The listening address for the operator API server' },
-  'healthz-port': { type: 'int', default: defaultHealthzPort, help: 'The port for the healthz server to listen on' },
-  'healthz-listen-address': { type: 'string', default: '', help: 'The listening address for the healthz server' },
   'webhook-server-port': { type: 'int', default: defaultWebhookPort, help: 'The port for the webhook server to listen on' },
   'webhook-server-listen-address': { type: 'string', default: '', help: 'The listening address for the webhook server' },
-  'log-level': { type: 'string', default: 'info', help: 'Options are debug, info, warn, error, or fatal' },
-  'log-as-json': { type: 'bool', default: false, help: 'print log as JSON (default false)' },
-  'log-file': { type: 'string', default: '', help: 'Write logs to this file instead of stdout' },
-  'enable-metrics': { type: 'bool', default: true, help: 'Enable prometheus metric' },
-  'metrics-port': { type: 'string', default: defaultMetricsPort, help: 'The port for the metrics server' },
-  'metrics-listen-address': { type: 'string', default: '0.0.0.0', help: 'The address for the metrics server' },
-  kubeconfig: { type: 'string', default: '', help: 'Paths to a kubeconfig. Only required if out-of-cluster.' },
+  kubeconfig: kubeconfigFlagSpec('empty'),
 } satisfies FlagSpecs;
 
 export type WatchdogSetting = { enabled: false } | { enabled: true; intervalMs: number | 'once' };
 
-export interface OperatorOptions {
+// `metricsEnabled` rather than `enableMetrics`: the name other code (and the chart tests) read it by.
+export interface OperatorOptions extends Omit<CommonOptions, 'enableMetrics'> {
   /** Name of the Configuration (in `namespace`) holding the control plane's mTLS settings. */
   configName: string;
   namespace: string;
@@ -78,18 +70,11 @@ export interface OperatorOptions {
   trustAnchorsFile: string;
   apiPort: number;
   apiListenAddress: string;
-  healthzPort: number;
-  healthzListenAddress: string;
   webhookPort: number;
   webhookListenAddress: string;
   /** `ENABLE_WEBHOOKS=false` (any case) turns the conversion webhook and the CRD caBundle patching off. */
   conversionWebhook: boolean;
-  logLevel: LogLevel;
-  logAsJson: boolean;
-  logFile: string;
   metricsEnabled: boolean;
-  metricsPort: number;
-  metricsListenAddress: string;
   kubeconfig: string;
   /** File with the token sentry validates; undefined when none applies. */
   sentryTokenFile: string | undefined;
@@ -115,9 +100,13 @@ export function readOptions(input: ReadOptionsInput): OperatorOptions {
     summary: 'tapr operator: serves the dapr.io resources to sidecars and manages <app-id>-dapr Services',
   });
   const env = input.env;
+  const namespace = env['NAMESPACE'] ?? '';
+  if (!namespace) throw new Error('the NAMESPACE environment variable must be set to the namespace the operator runs in');
+  const { enableMetrics, ...common } = readCommonOptions(values);
   const options: OperatorOptions = {
+    ...common,
     configName: values.config,
-    namespace: env['NAMESPACE'] ?? '',
+    namespace,
     watchdog: parseWatchInterval(values['watch-interval']),
     maxPodRestartsPerMinute: values['max-pod-restarts-per-minute'],
     leaderElection: !values['disable-leader-election'],
@@ -128,24 +117,19 @@ export function readOptions(input: ReadOptionsInput): OperatorOptions {
     trustAnchorsFile: values['trust-anchors-file'],
     apiPort: values.port,
     apiListenAddress: values['listen-address'],
-    healthzPort: values['healthz-port'],
-    healthzListenAddress: values['healthz-listen-address'],
     webhookPort: values['webhook-server-port'],
     webhookListenAddress: values['webhook-server-listen-address'],
     conversionWebhook: (env['ENABLE_WEBHOOKS'] ?? '').toLowerCase() !== 'false',
-    logLevel: values['log-level'] as LogLevel,
-    logAsJson: values['log-as-json'],
-    logFile: values['log-file'],
-    metricsEnabled: values['enable-metrics'],
-    metricsPort: Number(values['metrics-port']),
-    metricsListenAddress: values['metrics-listen-address'],
+    metricsEnabled: enableMetrics,
     kubeconfig: values.kubeconfig,
     sentryTokenFile: sentryTokenFile(env, input.fileExists),
     podName: env['POD_NAME'] || undefined,
     sentryLocalIdentity: env['SENTRY_LOCAL_IDENTITY'] || undefined,
     env,
   };
-  validate(options, values['log-level'], values['metrics-port']);
+  checkPort(options.apiPort, '--port');
+  checkPort(options.webhookPort, '--webhook-server-port');
+  if (options.maxPodRestartsPerMinute < 0) throw new Error('--max-pod-restarts-per-minute must not be negative');
   return options;
 }
 
@@ -170,20 +154,4 @@ function sentryTokenFile(env: NodeJS.ProcessEnv, fileExists: ((path: string) => 
   if (exists(defaultSentryTokenFile)) return defaultSentryTokenFile;
   if (exists(legacyServiceAccountTokenFile)) return legacyServiceAccountTokenFile;
   return undefined;
-}
-
-function validate(options: OperatorOptions, logLevel: string, metricsPort: string): void {
-  if (!options.namespace) throw new Error('the NAMESPACE environment variable must be set to the namespace the operator runs in');
-  if (!isLogLevel(logLevel)) throw new Error(`--log-level: "${logLevel}" is not one of debug, info, warn, error, fatal`);
-  if (!/^\d+$/.test(metricsPort) || options.metricsPort > 65535) {
-    throw new Error(`--metrics-port: "${metricsPort}" is not a port number`);
-  }
-  for (const [flag, port] of [
-    ['--port', options.apiPort],
-    ['--healthz-port', options.healthzPort],
-    ['--webhook-server-port', options.webhookPort],
-  ] as const) {
-    if (port < 0 || port > 65535) throw new Error(`${flag}: ${port} is not a port number`);
-  }
-  if (options.maxPodRestartsPerMinute < 0) throw new Error('--max-pod-restarts-per-minute must not be negative');
 }

@@ -1,23 +1,31 @@
 // The RBAC in docs/operator.md is enough and no more: the operator runs as a service account bound to exactly that
 // YAML (taken from the page) and does each of its duties; the account is refused what the operator never needs.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { protos } from '@tapr/lib';
-import { adminKubeConfig, createTestNamespace, deleteTestNamespace, kubectl, testCluster, waitFor, type TestTrustBundle } from '@tapr/lib/testing';
+import {
+  adminKubeConfig,
+  createTestNamespace,
+  deleteTestNamespace,
+  kubectl,
+  rbacFromDocs,
+  serviceAccountKubeconfig,
+  waitFor,
+  type ServiceAccountKubeconfig,
+  type TestTrustBundle,
+} from '@tapr/lib/testing';
 import type * as Messages from '../src/api/messages.js';
-import { fromClusterAndUser } from '@tapr/lib/kube';
+import { fromKubeconfigFile } from '@tapr/lib/kube';
 import { call, createTestTrustBundle, json, operatorClient, startOperator, type RunningOperator } from './harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const docs = readFileSync(path.resolve(here, '..', '..', 'docs', 'operator.md'), 'utf8');
 
 function documentedRbac(namespace: string, suffix: string): string {
-  const block = /<!-- rbac:begin -->\s*```yaml\n([\s\S]*?)```\s*<!-- rbac:end -->/.exec(docs)?.[1];
-  if (!block) throw new Error('docs/operator.md has no RBAC block between <!-- rbac:begin --> and <!-- rbac:end -->');
   // Cluster-scoped names get a suffix so parallel runs do not share them.
-  return block.replaceAll('namespace: dapr-system', `namespace: ${namespace}`).replaceAll('name: dapr-operator-admin', `name: dapr-operator-admin-${suffix}`);
+  return rbacFromDocs(path.resolve(here, '..', '..', 'docs', 'operator.md'))
+    .replaceAll('namespace: dapr-system', `namespace: ${namespace}`)
+    .replaceAll('name: dapr-operator-admin', `name: dapr-operator-admin-${suffix}`);
 }
 
 describe('the documented RBAC', () => {
@@ -27,6 +35,7 @@ describe('the documented RBAC', () => {
   let ns: string;
   let running: RunningOperator;
   let subject: string;
+  let account: ServiceAccountKubeconfig;
 
   const canI = async (...args: string[]) => (await kubectl(['auth', 'can-i', ...args, '--as', subject])).stdout.trim();
 
@@ -34,22 +43,8 @@ describe('the documented RBAC', () => {
     bundle = await createTestTrustBundle();
     [controlPlane, ns] = await Promise.all([createTestNamespace('cp-rbac'), createTestNamespace('rbac-apps')]);
     subject = `system:serviceaccount:${controlPlane}:dapr-operator`;
-    const applied = await kubectl(['apply', '-f', '-'], { input: documentedRbac(controlPlane, controlPlane) });
-    if (applied.code !== 0) throw new Error(`applying the documented RBAC failed: ${applied.stderr}`);
-
-    const token = await waitFor(
-      () =>
-        core
-          .createNamespacedServiceAccountToken({ name: 'dapr-operator', namespace: controlPlane, body: { spec: { audiences: [], expirationSeconds: 3600 } } })
-          .then((r) => r.status?.token),
-      { what: 'a token for the dapr-operator service account' },
-    );
-    const cluster = testCluster();
-    const access = fromClusterAndUser(
-      { name: 'local', server: cluster.server, caFile: cluster.caCertFile, skipTLSVerify: false },
-      { name: 'dapr-operator', token },
-      { origin: 'given', source: 'the dapr-operator service account token' },
-    );
+    account = await serviceAccountKubeconfig({ namespace: controlPlane, serviceAccount: 'dapr-operator', rbac: documentedRbac(controlPlane, controlPlane) });
+    const access = fromKubeconfigFile(account.file);
 
     await kubectl(['-n', ns, 'create', 'secret', 'generic', 'redis', '--from-literal=password=s3cr3t']);
     running = await startOperator(bundle, { namespace: controlPlane, serviceReconciler: true, leaderElection: true }, { access });
@@ -57,7 +52,7 @@ describe('the documented RBAC', () => {
 
   afterAll(async () => {
     await running?.stop();
-    await kubectl(['delete', 'clusterrole,clusterrolebinding', `dapr-operator-admin-${controlPlane}`, '--ignore-not-found']);
+    await account?.remove();
     await Promise.all([deleteTestNamespace(controlPlane), deleteTestNamespace(ns)]);
   });
 

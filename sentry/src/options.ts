@@ -2,14 +2,12 @@
 // (spec §11.2, §11.3, pflag spellings); the tapr-only ones (lifetimes of generated CAs, the trust bundle poll
 // interval, signing workers) are marked "tapr:" in the help. JWT issuing and the OIDC server are accepted as flags
 // but not implemented: enabling them stops sentry with a clear error rather than running without them.
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { isLogLevel, isValidTrustDomain, parseFlags, type LogLevel } from '@tapr/lib';
+import { checkPort, commonFlagSpecs, isValidTrustDomain, kubeconfigFlagSpec, parseFlags, readCommonOptions, type CommonOptions } from '@tapr/lib';
 
 export const defaults = {
   port: 50001,
-  healthzPort: 8080,
-  metricsPort: '9090',
   issuerCredentials: '/var/run/secrets/dapr.io/credentials',
   trustDomain: 'localhost',
   config: 'daprsystem',
@@ -17,8 +15,9 @@ export const defaults = {
   pollInterval: 10_000,
 } as const;
 
-function flagSpecs(home: string) {
+function flagSpecs(env: NodeJS.ProcessEnv) {
   return {
+    ...commonFlagSpecs,
     config: { type: 'string', default: defaults.config, help: 'Path to config file, or name of a configuration object' },
     'issuer-credentials': { type: 'string', default: defaults.issuerCredentials, help: 'Path to the credentials directory holding the issuer data' },
     'issuer-ca-filename': { type: 'string', default: 'ca.crt', help: 'Certificate Authority certificate filename' },
@@ -28,15 +27,7 @@ function flagSpecs(home: string) {
     port: { type: 'int', default: defaults.port, help: 'The port for the sentry server to listen on' },
     'listen-address': { type: 'string', default: '', help: 'The listen address for the sentry server ("" = all interfaces)' },
     mode: { type: 'string', default: 'standalone', help: 'Runtime mode for Dapr Sentry: kubernetes or standalone' },
-    kubeconfig: { type: 'string', default: home ? path.join(home, '.kube', 'config') : '', help: 'Kubernetes mode only. Absolute path to the kubeconfig file' },
-    'healthz-port': { type: 'int', default: defaults.healthzPort, help: 'The port for the healthz server to listen on' },
-    'healthz-listen-address': { type: 'string', default: '', help: 'The listening address for the healthz server' },
-    'log-level': { type: 'string', default: 'info', help: 'Options are debug, info, warn, error, or fatal' },
-    'log-as-json': { type: 'bool', default: false, help: 'print log as JSON (default false)' },
-    'log-file': { type: 'string', default: '', help: 'append logs to this file instead of stdout' },
-    'enable-metrics': { type: 'bool', default: true, help: 'Enable prometheus metric' },
-    'metrics-port': { type: 'string', default: defaults.metricsPort, help: 'The port for the metrics server' },
-    'metrics-listen-address': { type: 'string', default: '0.0.0.0', help: 'The address for the metrics server' },
+    kubeconfig: { ...kubeconfigFlagSpec('home', env), help: 'Kubernetes mode only. Absolute path to the kubeconfig file' },
     'jwt-enabled': { type: 'bool', default: false, help: 'Enable JWT token issuance by Sentry (not supported by tapr yet)' },
     'jwt-key-filename': { type: 'string', default: 'jwt.key', help: 'JWT signing key filename' },
     'jwks-filename': { type: 'string', default: 'jwks.json', help: 'JWKS (JSON Web Key Set) filename' },
@@ -62,7 +53,7 @@ function flagSpecs(home: string) {
 
 export type Mode = 'kubernetes' | 'standalone';
 
-export interface SentryOptions {
+export interface SentryOptions extends CommonOptions {
   mode: Mode;
   /** Configuration resource name (kubernetes) or YAML file path (standalone; "" = defaults). */
   config: string;
@@ -71,14 +62,6 @@ export interface SentryOptions {
   namespace: string;
   port: number;
   listenAddress: string;
-  healthzPort: number;
-  healthzListenAddress: string;
-  enableMetrics: boolean;
-  metricsPort: number;
-  metricsListenAddress: string;
-  logLevel: LogLevel;
-  logAsJson: boolean;
-  logFile: string;
   kubeconfig: string;
   kubeconfigGiven: boolean;
   /** Trust bundle files (standalone) or their base names as Secret keys (kubernetes). */
@@ -100,20 +83,16 @@ export interface OptionsEnvironment {
 }
 
 export function readOptions({ argv, env, cpus = availableParallelism() }: OptionsEnvironment): SentryOptions {
-  const home = env['HOME'] ?? homedir();
-  const { values, set } = parseFlags(flagSpecs(home), argv, { program: 'sentry', dialect: 'pflag', summary: 'tapr sentry: the Dapr-compatible certificate authority' });
+  const { values, set } = parseFlags(flagSpecs(env), argv, { program: 'sentry', dialect: 'pflag', summary: 'tapr sentry: the Dapr-compatible certificate authority' });
 
-  const logLevel = values['log-level'];
-  if (!isLogLevel(logLevel)) throw new Error(`--log-level: "${logLevel}" is not one of debug, info, warn, error, fatal`);
+  const common = readCommonOptions(values);
   const mode = values.mode;
   if (mode !== 'kubernetes' && mode !== 'standalone') throw new Error(`--mode: "${mode}" is not one of kubernetes, standalone`);
   const namespace = env['NAMESPACE'] ?? 'default';
   if (mode === 'kubernetes' && namespace === '') throw new Error('NAMESPACE must not be empty in kubernetes mode: it names the namespace sentry runs in');
   const trustDomain = values['trust-domain'];
   if (!isValidTrustDomain(trustDomain)) throw new Error(`--trust-domain: "${trustDomain}" is not a valid SPIFFE trust domain (lowercase letters, digits, ".", "-", "_")`);
-  for (const [flag, value] of [['--port', values.port], ['--healthz-port', values['healthz-port']]] as const) checkPort(value, flag);
-  const metricsPort = Number(values['metrics-port']);
-  if (!/^\d+$/.test(values['metrics-port']) || metricsPort > 65535) throw new Error(`--metrics-port: "${values['metrics-port']}" is not a port number`);
+  checkPort(values.port, '--port');
   if (values['jwt-enabled']) throw new Error('--jwt-enabled: JWT issuing is not supported by tapr sentry yet');
   if (values['oidc-enabled']) throw new Error('--oidc-enabled: the OIDC server is not supported by tapr sentry yet');
   const positive = (ms: number, flag: string) => {
@@ -126,20 +105,13 @@ export function readOptions({ argv, env, cpus = availableParallelism() }: Option
   const credentials = values['issuer-credentials'];
   const inDir = (name: string) => (path.isAbsolute(name) ? name : path.join(credentials, name));
   return {
+    ...common,
     mode,
     config: values.config,
     trustDomain,
     namespace,
     port: values.port,
     listenAddress: values['listen-address'],
-    healthzPort: values['healthz-port'],
-    healthzListenAddress: values['healthz-listen-address'],
-    enableMetrics: values['enable-metrics'],
-    metricsPort,
-    metricsListenAddress: values['metrics-listen-address'],
-    logLevel,
-    logAsJson: values['log-as-json'],
-    logFile: values['log-file'],
     kubeconfig: values.kubeconfig,
     kubeconfigGiven: set.has('kubeconfig'),
     issuerFiles: {
@@ -155,8 +127,4 @@ export function readOptions({ argv, env, cpus = availableParallelism() }: Option
     podName: env['POD_NAME'] ?? env['HOSTNAME'] ?? 'dapr-sentry',
     env,
   };
-}
-
-function checkPort(value: number, flag: string): void {
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${flag}: ${value} is not a port number`);
 }

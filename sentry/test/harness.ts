@@ -2,13 +2,11 @@
 // clients do: SignCertificate over TLS, verifying sentry's SPIFFE ID against the trust anchors.
 import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { controlPlaneId, grpcClientCredentials, protos } from '@tapr/lib';
-import { adminKubeConfig, freePort, kubectl, testCluster, waitFor } from '@tapr/lib/testing';
-import { removeTempDirs, tempDir } from '../src/testing/tempDirs.js';
+import { freePort, rbacFromDocs, serviceAccountKubeconfig, waitFor, type ServiceAccountKubeconfig } from '@tapr/lib/testing';
+import { removeTempDirs } from '../src/testing/tempDirs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const sentryMain = path.resolve(here, '..', 'dist', 'src', 'main.js');
@@ -146,47 +144,28 @@ export function leafPem(response: Response): string {
   return chain.slice(0, chain.indexOf('-----END CERTIFICATE-----') + '-----END CERTIFICATE-----'.length) + '\n';
 }
 
-export const docsRbac = readFileSync(path.resolve(here, '..', '..', 'docs', 'sentry.md'), 'utf8');
-
 /** The RBAC block of docs/sentry.md for a control-plane namespace (cluster-scoped names suffixed per test run). */
 export function documentedRbac(namespace: string): string {
-  const block = /<!-- rbac:begin -->\s*```yaml\n([\s\S]*?)```\s*<!-- rbac:end -->/.exec(docsRbac)?.[1];
-  if (!block) throw new Error('docs/sentry.md has no RBAC block between <!-- rbac:begin --> and <!-- rbac:end -->');
-  return block
+  return rbacFromDocs(path.resolve(here, '..', '..', 'docs', 'sentry.md'))
     .replaceAll('namespace: dapr-system', `namespace: ${namespace}`)
     .replace(/kind: ClusterRole\nmetadata:\n  name: dapr-sentry/, `kind: ClusterRole\nmetadata:\n  name: dapr-sentry-${namespace}`)
     .replace(/kind: ClusterRoleBinding\nmetadata:\n  name: dapr-sentry/, `kind: ClusterRoleBinding\nmetadata:\n  name: dapr-sentry-${namespace}`)
     .replace(/roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: dapr-sentry/, `roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: dapr-sentry-${namespace}`);
 }
 
+const applied = new Map<string, ServiceAccountKubeconfig>();
+
 /**
  * Sets up the documented RBAC in `namespace` and returns a kubeconfig file for the `dapr-sentry` service account,
  * so sentry runs with exactly the permissions the docs list.
  */
 export async function sentryKubeconfig(namespace: string): Promise<string> {
-  const applied = await kubectl(['apply', '-f', '-'], { input: documentedRbac(namespace) });
-  if (applied.code !== 0) throw new Error(`applying the documented RBAC failed: ${applied.stderr}`);
-  const core = adminKubeConfig().makeApiClient(CoreV1Api);
-  const token = await waitFor(
-    () =>
-      core
-        .createNamespacedServiceAccountToken({ name: 'dapr-sentry', namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } })
-        .then((r) => r.status?.token),
-    { what: 'a token for the dapr-sentry service account' },
-  );
-  const cluster = testCluster();
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: 'local', server: cluster.server, caFile: cluster.caCertFile, skipTLSVerify: false }],
-    users: [{ name: 'dapr-sentry', token }],
-    contexts: [{ name: 'sentry', cluster: 'local', user: 'dapr-sentry' }],
-    currentContext: 'sentry',
-  });
-  const file = path.join(tempDir('sentry-kubeconfig-'), 'kubeconfig');
-  writeFileSync(file, config.exportConfig());
-  return file;
+  const access = await serviceAccountKubeconfig({ namespace, serviceAccount: 'dapr-sentry', rbac: documentedRbac(namespace) });
+  applied.set(namespace, access);
+  return access.file;
 }
 
 export async function removeClusterRbac(namespace: string): Promise<void> {
-  await kubectl(['delete', 'clusterrole,clusterrolebinding', `dapr-sentry-${namespace}`, '--ignore-not-found']);
+  await applied.get(namespace)?.remove();
+  applied.delete(namespace);
 }

@@ -5,9 +5,10 @@
 // trust anchors change, so servers verify peers with the current roots.
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate, createPublicKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { SvidHolder, type Svid, type SvidSource } from './svid.js';
 import { grpcClientCredentials } from './grpcTls.js';
-import { controlPlaneId, formatSpiffeId, spiffeIdFromSubjectAltName, type SpiffeId } from './spiffe.js';
+import { controlPlaneId, formatSpiffeId, spiffeIdFromSubjectAltName, type ControlPlaneService, type SpiffeId } from './spiffe.js';
 import { describeError, type Logger } from '../logger.js';
 import * as protos from '../protos.js';
 import { createCsr } from './csr.js';
@@ -167,6 +168,40 @@ export class SentrySvidSource extends SvidHolder implements SvidSource {
     }
     if (anchors.trim() && anchors !== svid.trustAnchorsPem) this.set({ ...svid, trustAnchorsPem: anchors });
   }
+}
+
+export interface ControlPlaneSvidOptions {
+  /** Asks for `dapr-<service>` in the control-plane namespace, in the control-plane trust domain. */
+  service: ControlPlaneService;
+  sentryAddress: string;
+  trustAnchors: () => string;
+  /** The control plane's trust domain (sentry's, and the one asked for). */
+  trustDomain: string;
+  /** The control-plane namespace (sentry's, and this service's). */
+  namespace: string;
+  /** The token sentry validates, re-read for every request (the kubelet rotates it); none: no token is sent. */
+  tokenFile?: string;
+  validator?: SentryTokenValidator;
+  /** `SENTRY_LOCAL_IDENTITY`: replaces the id asked for. */
+  localIdentity?: string;
+  logger: Logger;
+}
+
+/** The SVID source of a control-plane service (operator, injector, placement), as Dapr's services ask for theirs. */
+export function controlPlaneSvidSource(options: ControlPlaneSvidOptions): SentrySvidSource {
+  const { tokenFile } = options;
+  return new SentrySvidSource({
+    sentryAddress: options.sentryAddress,
+    trustAnchors: options.trustAnchors,
+    trustDomain: options.trustDomain,
+    controlPlaneNamespace: options.namespace,
+    id: options.localIdentity ?? `dapr-${options.service}`,
+    namespace: options.namespace,
+    requestTrustDomain: options.trustDomain,
+    token: tokenFile ? async () => (await readFile(tokenFile, 'utf8')).trim() : undefined,
+    validator: options.validator,
+    logger: options.logger,
+  });
 }
 
 /** Waits `ms`, or less when `signal` aborts (also when it already has). */

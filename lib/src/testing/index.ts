@@ -6,3 +6,4 @@ export * from './ports.js';
 export * from './wait.js';
 export * from './svid.js';
 export * from './crds.js';
+export * from './serviceAccount.js';

@@ -194,10 +194,17 @@ try {
       'heap total MiB': mib(gauge('nodejs_heap_size_total_bytes')),
       threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1]),
       NODE_OPTIONS: entry.nodeOptions,
+      // Node's own warnings on stderr (e.g. DEP0123), which an idle service should not print.
+      'node warnings': entry.output().split('\n').filter((line) => /\(node:\d+\) .*Warning/.test(line)).length,
     });
   }
   console.log(`idle ${settleMs / 1000} s after healthy; node args ${JSON.stringify(nodeArgs.join(' '))}; env ${JSON.stringify(extraEnv)}; node ${process.version}`);
   console.table(rows);
+  for (const { entry } of started) {
+    const warnings = [...new Set(entry.output().split('\n').filter((line) => /\(node:\d+\) .*Warning/.test(line)).map((line) => line.replace(/^\(node:\d+\) /, '')))];
+    for (const warning of warnings) console.log(`${entry.service}: ${warning}`);
+    if (process.env.BENCH_DUMP) console.log(entry.output());
+  }
 } finally {
   for (const entry of running.reverse()) {
     if (entry.child.exitCode === null && entry.child.signalCode === null) entry.child.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, getMaxListeners } from 'node:events';
 import { runParts, runService, readOptionsOrExit, type Part } from './runner.js';
 import { silentLogger } from './logger.js';
 import { FlagError, HelpRequested } from './flags.js';
@@ -46,6 +46,22 @@ describe('runParts', () => {
     ];
     await runParts(parts, new AbortController().signal);
     expect(otherSawAbort).toBe(true);
+  });
+
+  it('lets a dozen parts each listen to the shared signal several times without a leak warning', async () => {
+    const limits: number[] = [];
+    const parts: Part[] = Array.from({ length: 12 }, (_, i) => ({
+      name: `part-${i}`,
+      run: async (signal) => {
+        limits.push(getMaxListeners(signal));
+        await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      },
+    }));
+    const outer = new AbortController();
+    const running = runParts(parts, outer.signal);
+    outer.abort();
+    await running;
+    expect(Math.min(...limits)).toBeGreaterThanOrEqual(12 * 3);
   });
 
   it('joins the errors of several failing parts', async () => {

@@ -4,6 +4,7 @@
 import type { Logger } from './logger.js';
 import { describeError } from './logger.js';
 import { FlagError, HelpRequested } from './flags.js';
+import { setMaxListeners } from 'node:events';
 
 export interface Part {
   readonly name: string;
@@ -17,6 +18,9 @@ export function part(name: string, runnable: { run(signal: AbortSignal): Promise
 
 export async function runParts(parts: readonly Part[], signal: AbortSignal, logger?: Logger): Promise<void> {
   const stop = new AbortController();
+  // Every part listens to this signal, some several times (servers, watches, timers): more than Node's default of
+  // ten listeners is normal here, not a leak, and must not print a MaxListenersExceededWarning.
+  setMaxListeners(Math.max(10, 8 * parts.length), stop.signal);
   const onOuterAbort = () => stop.abort(signal.reason);
   if (signal.aborted) stop.abort(signal.reason);
   else signal.addEventListener('abort', onOuterAbort, { once: true });

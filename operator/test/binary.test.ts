@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { controlPlaneId, grpcClientCredentials, protos, silentLogger, StaticSvidSource } from '@tapr/lib';
+import { controlPlaneId, grpcClientChannelOptions, grpcClientCredentials, protos, silentLogger, StaticSvidSource } from '@tapr/lib';
 import { SentrySvidSource } from '@tapr/lib/security/sentryClient';
 import { adminKubeConfig, createTestNamespace, deleteTestNamespace, freePort, kubectl, testCluster, waitFor } from '@tapr/lib/testing';
 import type * as Messages from '../src/api/messages.js';
@@ -165,8 +165,10 @@ spec: { type: state.redis, version: v1, metadata: [{ name: redisPassword, secret
       logger: silentLogger(),
     });
     const svid = new StaticSvidSource(await source.fetch());
-    const credentials = grpcClientCredentials({ trustAnchorsPem: () => rootPem, serverId: controlPlaneId('operator', trustDomain, controlPlane), source: svid });
-    const client: OperatorClient = new protos.operatorGrpc.OperatorClient(`127.0.0.1:${ports.api}`, credentials);
+    const serverId = controlPlaneId('operator', trustDomain, controlPlane);
+    const credentials = grpcClientCredentials({ trustAnchorsPem: () => rootPem, serverId, source: svid });
+    const address = `127.0.0.1:${ports.api}`;
+    const client: OperatorClient = new protos.operatorGrpc.OperatorClient(address, credentials, grpcClientChannelOptions(address, serverId));
     const request = new protos.operator.ListComponentsRequest();
     request.setNamespace(apps);
     const components = (await call<unknown, Messages.ListComponentResponse>(client, 'listComponents', request)).getComponentsList_asU8().map(json);

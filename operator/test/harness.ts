@@ -5,6 +5,7 @@ import {
   controlPlaneId,
   createLogger,
   createMetricsRegistry,
+  grpcClientChannelOptions,
   grpcClientCredentials,
   protos,
   Readiness,
@@ -90,12 +91,10 @@ export async function operatorClient(
   id?: { namespace: string; appId: string },
 ): Promise<OperatorClient> {
   const source = id ? new StaticSvidSource(await issueTestSvid(bundle, { trustDomain: 'public', ...id } satisfies SpiffeId)) : undefined;
-  const credentials = grpcClientCredentials({
-    trustAnchorsPem: () => bundle.rootPem,
-    serverId: controlPlaneId('operator', bundle.trustDomain, server.namespace),
-    source,
-  });
-  return new protos.operatorGrpc.OperatorClient(`127.0.0.1:${server.port}`, credentials);
+  const serverId = controlPlaneId('operator', bundle.trustDomain, server.namespace);
+  const credentials = grpcClientCredentials({ trustAnchorsPem: () => bundle.rootPem, serverId, source });
+  const address = `127.0.0.1:${server.port}`;
+  return new protos.operatorGrpc.OperatorClient(address, credentials, grpcClientChannelOptions(address, serverId));
 }
 
 export { createTestTrustBundle };

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controlPlaneId, grpcClientCredentials, protos } from '@tapr/lib';
+import { controlPlaneId, grpcClientChannelOptions, grpcClientCredentials, protos } from '@tapr/lib';
 import { freePort, rbacFromDocs, serviceAccountKubeconfig, waitFor, type ServiceAccountKubeconfig } from '@tapr/lib/testing';
 import { removeTempDirs } from '../src/testing/tempDirs.js';
 
@@ -108,11 +108,9 @@ export function signCertificate(
   sentry: { trustAnchorsPem: string; trustDomain: string; namespace: string },
   options: SignOptions,
 ): Promise<Response> {
-  const credentials = grpcClientCredentials({
-    trustAnchorsPem: () => sentry.trustAnchorsPem,
-    serverId: controlPlaneId('sentry', sentry.trustDomain, sentry.namespace),
-  });
-  const client = new protos.sentryGrpc.CAClient(`127.0.0.1:${port}`, credentials);
+  const serverId = controlPlaneId('sentry', sentry.trustDomain, sentry.namespace);
+  const credentials = grpcClientCredentials({ trustAnchorsPem: () => sentry.trustAnchorsPem, serverId });
+  const client = new protos.sentryGrpc.CAClient(`127.0.0.1:${port}`, credentials, grpcClientChannelOptions(`127.0.0.1:${port}`, serverId));
   const request = new protos.sentry.SignCertificateRequest();
   request.setId(options.id);
   request.setNamespace(options.namespace);

@@ -1,8 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
+import tls from 'node:tls';
 import { protos } from '../index.js';
 import { createTestTrustBundle, issueTestSvid, type TestTrustBundle } from '../testing/svid.js';
 import { StaticSvidSource, type Svid } from './svid.js';
-import { callerSpiffeId, grpcClientCredentials, grpcServerCredentials } from './grpcTls.js';
+import { callerSpiffeId, grpcClientChannelOptions, grpcClientCredentials, grpcServerCredentials } from './grpcTls.js';
 import { formatSpiffeId, type SpiffeId } from './spiffe.js';
 
 const serverId: SpiffeId = { trustDomain: 'cluster.local', namespace: 'dapr-system', appId: 'dapr-sentry' };
@@ -26,7 +27,7 @@ async function startServer(source: StaticSvidSource, requireClientCert: boolean)
 }
 
 function call(port: number, credentials: grpc.ChannelCredentials): Promise<string> {
-  const client = new protos.sentryGrpc.CAClient(`127.0.0.1:${port}`, credentials);
+  const client = new protos.sentryGrpc.CAClient(`127.0.0.1:${port}`, credentials, grpcClientChannelOptions(`127.0.0.1:${port}`, serverId));
   return new Promise<string>((resolve, reject) => {
     client.signCertificate(new protos.sentry.SignCertificateRequest(), new grpc.Metadata(), { deadline: Date.now() + 5000 }, (error, response) => {
       client.close();
@@ -98,6 +99,48 @@ describe('gRPC transport security from SVIDs', () => {
       } finally {
         server.forceShutdown();
       }
+    });
+  });
+});
+
+describe('grpcClientChannelOptions', () => {
+  describe('when the target host is an IP address', () => {
+    it('names the server by its SPIFFE ID as a DNS name, for every way of writing the target', () => {
+      const name = { 'grpc.ssl_target_name_override': 'dapr-sentry.dapr-system.svc' };
+      for (const address of ['127.0.0.1:50001', '[::1]:50001', 'dns:///10.0.0.7:443', 'ipv4:10.0.0.7:443', '::1']) {
+        expect([address, grpcClientChannelOptions(address, serverId)]).toEqual([address, name]);
+      }
+      expect(grpcClientChannelOptions('127.0.0.1:1', { trustDomain: 'public', namespace: 'Shop_1', appId: 'my.App' })).toEqual({
+        'grpc.ssl_target_name_override': 'my-app.shop-1.svc',
+      });
+    });
+
+    it('sends that name as the TLS server name (SNI), not the IP address', async () => {
+      const bundle = await createTestTrustBundle();
+      const svid = await issueTestSvid(bundle, serverId);
+      const names: Array<string | false> = [];
+      const server = tls.createServer({ key: svid.keyPem, cert: svid.certChainPem, ALPNProtocols: ['h2'] }, (socket) => {
+        names.push((socket as tls.TLSSocket & { servername: string | false }).servername);
+        socket.destroy();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+      const client = new grpc.Client(address, grpcClientCredentials({ trustAnchorsPem: () => bundle.rootPem, serverId }), grpcClientChannelOptions(address, serverId));
+      try {
+        client.waitForReady(Date.now() + 5000, () => undefined);
+        for (let i = 0; i < 500 && names.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(names[0]).toBe('dapr-sentry.dapr-system.svc');
+      } finally {
+        client.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+  });
+
+  describe('when the target host is a DNS name', () => {
+    it('leaves the server name alone', () => {
+      expect(grpcClientChannelOptions('dapr-sentry.dapr-system.svc.cluster.local:443', serverId)).toEqual({});
+      expect(grpcClientChannelOptions('localhost:50001', serverId)).toEqual({});
     });
   });
 });

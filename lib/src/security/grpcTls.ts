@@ -4,6 +4,7 @@
 // Both sides use grpc-js certificate providers, so a rotated SVID or trust bundle applies to new connections
 // without restarting anything.
 import * as grpc from '@grpc/grpc-js';
+import { isIP } from 'node:net';
 import type { PeerCertificate } from 'node:tls';
 import type { Svid, SvidSource } from './svid.js';
 import { formatSpiffeId, spiffeIdFromSubjectAltName, type SpiffeId } from './spiffe.js';
@@ -101,6 +102,29 @@ export function grpcClientCredentials(options: ClientCredentialsOptions): grpc.C
   return grpc.experimental.createCertificateProviderChannelCredentials(ca, identity, {
     checkServerIdentity: spiffeServerIdentityCheck(options.serverId),
   });
+}
+
+/**
+ * Channel options for a client of `address` using `grpcClientCredentials`. When the host is an IP address, the TLS
+ * server name (SNI) becomes a DNS name made from the expected SPIFFE ID (`<id>.<namespace>.svc`, the name Kubernetes
+ * would give the service): Node refuses an IP address as ServerName (DEP0123, RFC 6066), and the server is checked
+ * by its SPIFFE ID, not its host name, so nothing else changes. Other hosts keep their own name.
+ */
+export function grpcClientChannelOptions(address: string, serverId: SpiffeId): grpc.ChannelOptions {
+  const host = hostOf(address);
+  if (!host || !isIP(host)) return {};
+  const label = (text: string) => text.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
+  return { 'grpc.ssl_target_name_override': `${label(serverId.appId)}.${label(serverId.namespace)}.svc` };
+}
+
+/** The host of a gRPC target: `host:port`, `[v6]:port`, a bare host, or with a `dns:`/`ipv4:`/`ipv6:` scheme. */
+function hostOf(address: string): string | undefined {
+  const target = address.replace(/^(?:dns:(?:\/\/[^/]*\/)?|ipv4:|ipv6:)/, '');
+  if (isIP(target)) return target;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(target);
+  if (bracketed) return bracketed[1];
+  const plain = /^([^:/]+)(?::\d+)?$/.exec(target);
+  return plain?.[1];
 }
 
 /**

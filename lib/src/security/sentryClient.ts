@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { X509Certificate, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { SvidHolder, type Svid, type SvidSource } from './svid.js';
-import { grpcClientCredentials } from './grpcTls.js';
+import { grpcClientChannelOptions, grpcClientCredentials } from './grpcTls.js';
 import { controlPlaneId, formatSpiffeId, spiffeIdFromSubjectAltName, type ControlPlaneService, type SpiffeId } from './spiffe.js';
 import { describeError, type Logger } from '../logger.js';
 import * as protos from '../protos.js';
@@ -60,6 +60,7 @@ interface CaClient extends grpc.Client {
 const CaClient = grpc.makeClientConstructor(protos.sentryGrpc.CAService as unknown as grpc.ServiceDefinition, 'CA') as unknown as new (
   address: string,
   credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
 ) => CaClient;
 
 export class SentrySvidSource extends SvidHolder implements SvidSource {
@@ -117,7 +118,7 @@ export class SentrySvidSource extends SvidHolder implements SvidSource {
 
   #call(request: Request, anchors: string, signal?: AbortSignal): Promise<Response> {
     const credentials = grpcClientCredentials({ trustAnchorsPem: () => anchors, serverId: this.#sentryId });
-    const client = new CaClient(this.options.sentryAddress, credentials);
+    const client = new CaClient(this.options.sentryAddress, credentials, grpcClientChannelOptions(this.options.sentryAddress, this.#sentryId));
     const deadline = new Date(Date.now() + (this.options.requestTimeoutMs ?? 10_000));
     return new Promise<Response>((resolve, reject) => {
       const call = client.signCertificate(request, new grpc.Metadata(), { deadline }, (error, response) => {

@@ -1,6 +1,7 @@
 // Structured logging for every service: JSON lines in a cluster (`--log-as-json`), readable text locally, Dapr's
 // levels (debug, info, warn, error, fatal). Each part logs through a named child (`tapr.sentry.ca`), as Dapr does.
 import { createWriteStream, openSync } from 'node:fs';
+import winston from 'winston';
 
 export const logLevels = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -34,20 +35,28 @@ export function isLogLevel(value: string): value is LogLevel {
 }
 
 /**
- * A logger writing one line per entry to stdout (or `--log-file`, appended). Written here rather than with a
- * logging library: formatting a line is all it does, and winston with its dependencies cost every service about
- * 2 MiB of memory (bench/memory/README.md). The output is what winston's was: text `<time> <LEVEL> [scope] message
- * key=value…`, or JSON objects with sorted keys `{level, message, scope, timestamp, …fields}`.
+ * A winston logger writing one line per entry to stdout (or `--log-file`, appended): text `<time> <LEVEL> [scope]
+ * message key=value…` locally, JSON objects `{level, message, scope, timestamp, …fields}` with `--log-as-json`.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? 'info';
   const stream = options.file ? openLogFile(options.file) : (options.stream ?? process.stdout);
-  const format = options.json ? formatJson : formatText;
+  const root = winston.createLogger({
+    levels: severity,
+    level,
+    format: winston.format.printf((info) => {
+      const { level: name, message, scope, timestamp, ...fields } = info as Record<string, unknown>;
+      const format = options.json ? formatJson : formatText;
+      return format(String(timestamp), name as LogLevel, String(scope), String(message), fields);
+    }),
+    transports: [new winston.transports.Stream({ stream })],
+  });
   const threshold = severity[level];
   const make = (scope: string): Logger => {
     const at = (name: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+      // Checked here too, so a filtered-out debug line costs nothing (not even building winston's info object).
       if (severity[name] > threshold) return;
-      stream.write(`${format(new Date().toISOString(), name, scope, message, fields ? normaliseFields(fields) : {})}\n`);
+      root.log({ level: name, message, scope, timestamp: new Date().toISOString(), ...(fields ? normaliseFields(fields) : {}) });
     };
     return {
       debug: at('debug'),

@@ -7,4 +7,3 @@ export * from './kube/resourceSource.js';
 export * from './kube/informer.js';
 export * from './kube/leaderElection.js';
 export * from './kube/eventRecorder.js';
-export * from './kube/clientNodeConfig.js';

@@ -18,7 +18,6 @@ import { statePlacementTablesJson } from './state.js';
 import { notLeaderError } from './errors.js';
 import { sentrySvidProvider, type SvidProvider } from './security.js';
 import { SingleNodeLeadership, type Leadership } from './leadership/leadership.js';
-import { LeaseLeadership, defaultLeaseName } from './leadership/leaseLeadership.js';
 import type { PlacementEvent, Timers } from './events.js';
 import type { PlacementOptions } from './options.js';
 
@@ -156,22 +155,32 @@ export class PlacementService {
   async #leadership(): Promise<Leadership> {
     const { options } = this;
     if (options.election === 'single') return new SingleNodeLeadership();
-    const [{ loadKubeConfig }, { KubeLeaseStore }] = await Promise.all([import('@tapr/lib/kube'), import('./leadership/kubeLeaseStore.js')]);
-    const { config, origin } = loadKubeConfig({ kubeconfigFlag: options.kubeconfig, env: options.env });
-    this.#logger.info('electing the leader with a Kubernetes Lease', {
-      lease: `${options.namespace}/${defaultLeaseName}`,
-      identity: options.id,
-      server: config.getCurrentCluster()?.server,
-      kubeconfigFrom: origin,
-    });
-    return new LeaseLeadership({
-      store: new KubeLeaseStore(config, options.namespace, defaultLeaseName),
+    const [{ loadClusterAccess }, { KubeHttp }, { LeaseLeadership }] = await Promise.all([
+      import('@tapr/lib/kube/clusterAccess'),
+      import('@tapr/lib/kube/kubeHttp'),
+      import('./leadership/leaseLeadership.js'),
+    ]);
+    const access = loadClusterAccess({ kubeconfigFlag: options.kubeconfig, env: options.env });
+    const http = new KubeHttp(access, { userAgent: 'tapr-placement' });
+    const leadership = new LeaseLeadership({
+      http,
+      namespace: options.namespace,
       identity: options.id,
       leaseDurationMs: options.leaseDurationMs,
       renewDeadlineMs: options.leaseRenewDeadlineMs,
       retryPeriodMs: options.leaseRetryPeriodMs,
       logger: this.#logger.child('leadership'),
     });
+    this.#logger.info('electing the leader with a Kubernetes Lease', { lease: leadership.lease, identity: options.id, server: http.server, kubeconfigFrom: access.source });
+    return {
+      run: async (signal, events) => {
+        try {
+          await leadership.run(signal, events);
+        } finally {
+          http.close(); // its keep-alive connections would outlive the service
+        }
+      },
+    };
   }
 }
 

@@ -3,7 +3,7 @@
 // onto the Lease election (docs/placement.md). Flags marked "tapr:" are tapr's own.
 import { existsSync } from 'node:fs';
 import { parseFlags } from '@tapr/lib/flags';
-import { isLogLevel, type LogLevel } from '@tapr/lib/logger';
+import { checkPort, commonFlagSpecs, kubeconfigFlagSpec, readCommonOptions, type CommonOptions } from '@tapr/lib/flagsCommon';
 import { defaultReplicationFactor } from '@tapr/lib/placement/ring';
 import { defaultMaxActorTypesPerHost } from './authorize.js';
 
@@ -11,8 +11,6 @@ export const defaults = {
   id: 'dapr-placement-0',
   initialCluster: ['dapr-placement-0=127.0.0.1:8201'],
   port: 50005,
-  healthzPort: 8080,
-  metricsPort: '9090',
   replicationFactor: defaultReplicationFactor,
   keepaliveTimeMs: 2000,
   keepaliveTimeoutMs: 3000,
@@ -39,6 +37,9 @@ export const defaults = {
 function flagSpecs(env: NodeJS.ProcessEnv) {
   const namespace = env['NAMESPACE'] || 'default';
   return {
+    ...commonFlagSpecs,
+    // As in Dapr, placement's exporter binds its --listen-address instead.
+    'metrics-listen-address': { ...commonFlagSpecs['metrics-listen-address'], help: 'Ignored, as in Dapr: metrics listen on --listen-address' },
     id: { type: 'string', default: defaults.id, help: 'Placement server ID (the Lease holder identity in HA)' },
     'initial-cluster': {
       type: 'stringSlice',
@@ -49,8 +50,6 @@ function flagSpecs(env: NodeJS.ProcessEnv) {
     'raft-logstore-path': { type: 'string', default: '', help: 'Accepted for Dapr compatibility; tapr keeps no Raft log' },
     port: { type: 'int', default: defaults.port, help: 'sets the gRPC port for the placement service' },
     'listen-address': { type: 'string', default: '', help: 'The listening address for the placement service (and its metrics)' },
-    'healthz-port': { type: 'int', default: defaults.healthzPort, help: 'sets the HTTP port for the healthz server' },
-    'healthz-listen-address': { type: 'string', default: '', help: 'The listening address for the healthz server' },
     'tls-enabled': { type: 'bool', default: false, help: 'Should TLS be enabled for the placement gRPC server' },
     'metadata-enabled': {
       type: 'bool',
@@ -83,13 +82,7 @@ function flagSpecs(env: NodeJS.ProcessEnv) {
     mode: { type: 'string', default: 'standalone', help: 'Runtime mode for Placement' },
     'max-api-level': { type: 'int', default: 10, help: 'Deprecated: has no effect', hidden: true },
     'min-api-level': { type: 'int', default: 0, help: 'Deprecated: has no effect', hidden: true },
-    'log-level': { type: 'string', default: 'info', help: 'Options are debug, info, warn, error, or fatal' },
-    'log-as-json': { type: 'bool', default: false, help: 'print log as JSON (default false)' },
-    'log-file': { type: 'string', default: '', help: 'append logs to this file instead of stdout' },
-    'enable-metrics': { type: 'bool', default: true, help: 'Enable prometheus metric' },
-    'metrics-port': { type: 'string', default: defaults.metricsPort, help: 'The port for the metrics server' },
-    'metrics-listen-address': { type: 'string', default: '0.0.0.0', help: 'Ignored, as in Dapr: metrics listen on --listen-address' },
-    kubeconfig: { type: 'string', default: '', help: 'tapr: kubeconfig for the leader Lease (HA); default KUBECONFIG, in-cluster, ~/.kube/config' },
+    kubeconfig: { ...kubeconfigFlagSpec('empty'), help: 'tapr: kubeconfig for the leader Lease (HA); default KUBECONFIG, in-cluster, ~/.kube/config' },
     'leader-lease-duration': { type: 'duration', default: defaults.leaseDurationMs, help: 'tapr: how long followers wait for an unrenewed Lease' },
     'leader-renew-deadline': { type: 'duration', default: defaults.leaseRenewDeadlineMs, help: 'tapr: the leader exits if it cannot renew for this long' },
     'leader-retry-period': { type: 'duration', default: defaults.leaseRetryPeriodMs, help: 'tapr: interval of Lease renewals and follower polls' },
@@ -125,15 +118,14 @@ export interface Peer {
 
 export type ElectionMode = 'single' | 'lease';
 
-export interface PlacementOptions {
+/** The common flags (spec §11.2); `metricsListenAddress` is read but ignored (metrics bind `listenAddress`). */
+export interface PlacementOptions extends CommonOptions {
   id: string;
   peers: Peer[];
   /** 'lease' when --initial-cluster names more than one peer (HA); else this instance is the only one. */
   election: ElectionMode;
   port: number;
   listenAddress: string;
-  healthzPort: number;
-  healthzListenAddress: string;
   tlsEnabled: boolean;
   metadataEnabled: boolean;
   replicationFactor: number;
@@ -144,11 +136,6 @@ export interface PlacementOptions {
   trustAnchorsFile: string;
   sentryAddress: string;
   mode: string;
-  logLevel: LogLevel;
-  logAsJson: boolean;
-  logFile: string;
-  enableMetrics: boolean;
-  metricsPort: number;
   kubeconfig: string;
   leaseDurationMs: number;
   leaseRenewDeadlineMs: number;
@@ -200,13 +187,12 @@ export function readOptions({ argv, env, fileExists = existsSync }: OptionsEnvir
   }
 
   const options: PlacementOptions = {
+    ...readCommonOptions(values),
     id: values.id,
     peers,
     election,
     port: values.port,
     listenAddress: values['listen-address'],
-    healthzPort: values['healthz-port'],
-    healthzListenAddress: values['healthz-listen-address'],
     tlsEnabled: values['tls-enabled'],
     metadataEnabled: values['metadata-enabled'],
     replicationFactor: values.replicationFactor,
@@ -217,11 +203,6 @@ export function readOptions({ argv, env, fileExists = existsSync }: OptionsEnvir
     trustAnchorsFile: values['trust-anchors-file'],
     sentryAddress: values['sentry-address'],
     mode: values.mode,
-    logLevel: values['log-level'] as LogLevel,
-    logAsJson: values['log-as-json'],
-    logFile: values['log-file'],
-    enableMetrics: values['enable-metrics'],
-    metricsPort: 0,
     kubeconfig: values.kubeconfig,
     leaseDurationMs: values['leader-lease-duration'],
     leaseRenewDeadlineMs: values['leader-renew-deadline'],
@@ -240,21 +221,18 @@ export function readOptions({ argv, env, fileExists = existsSync }: OptionsEnvir
     notices,
     env,
   };
-  validate(options, values['metrics-port']);
+  validate(options);
   return options;
 }
 
 /** Checks values the flag parser cannot; the error names the flag. Exits 1 through readOptionsOrExit. */
-function validate(options: PlacementOptions, metricsPortText: string): void {
-  if (!isLogLevel(options.logLevel)) throw new Error(`--log-level: "${options.logLevel}" is not one of debug, info, warn, error, fatal`);
+function validate(options: PlacementOptions): void {
   for (const [flag, value] of [['keepalive-time', options.keepaliveTimeMs], ['keepalive-timeout', options.keepaliveTimeoutMs]] as const) {
     if (value < defaults.keepaliveMinMs || value > defaults.keepaliveMaxMs) {
       throw new Error(`invalid value for ${flag}: value should be between 1s and 10s, got ${value / 1000}s`);
     }
   }
-  options.metricsPort = parsePort(metricsPortText, '--metrics-port');
-  parsePort(String(options.port), '--port');
-  parsePort(String(options.healthzPort), '--healthz-port');
+  checkPort(options.port, '--port');
   if (options.replicationFactor <= 0) throw new Error(`--replicationFactor must be positive, got ${options.replicationFactor}`);
   if (options.disseminateTimeoutMs <= 0) throw new Error('--disseminate-timeout must be positive');
   if (options.maxActorTypesPerHost <= 0) throw new Error('--max-actor-types-per-host must be positive');
@@ -277,14 +255,6 @@ export function parsePeers(items: readonly string[]): Peer[] {
     .map((item) => item.split('='))
     .filter((parts) => parts.length === 2)
     .map(([id, address]) => ({ id: id!.trim(), address: address!.trim() }));
-}
-
-function parsePort(text: string, flag: string): number {
-  const port = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`${flag}: "${text}" is not a port number (0–65535)`);
-  }
-  return port;
 }
 
 /** Dapr's order: DAPR_SENTRY_TOKEN_FILE, then (Kubernetes mode) the projected sentry token, then the SA token. */

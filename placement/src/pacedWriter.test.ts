@@ -60,4 +60,18 @@ describe('PacedWriter', () => {
     expect(next.started).toEqual([50]);
     expect(writer.inFlightBytes).toBe(50);
   });
+
+  it('holds no timer once closed, and leaves none behind for writes that never complete', async () => {
+    const writer = new PacedWriter(100, 20);
+    const stalled = new ManualStream(writer, [100]);
+    const next = new ManualStream(writer, [50]);
+    writer.request(stalled);
+    writer.request(next);
+    writer.close();
+    expect(writer.waiting).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    // The slow timer was cleared: the stalled write still counts and nothing else was started.
+    expect(next.started).toEqual([]);
+    expect(writer.inFlightBytes).toBe(100);
+  });
 });

@@ -3,7 +3,8 @@
 // once would hold 1.7 GB. Instead, at most `budgetBytes` of writes are in flight; each stream has one write in
 // flight at a time and the rest wait their turn in its own outbox (so per-stream order is kept).
 // A write still in flight after `slowMs` stops counting against the budget — a slow or stalled reader must not
-// hold up everyone else (stalled ones are dropped by their connection's stall detector).
+// hold up everyone else (stalled ones are dropped by their connection's stall detector). Those timers never keep
+// the process alive, and `close()` clears them when the server stops.
 
 export interface PacedStream {
   /** Writes the stream's next message; calls `done` when it has been sent. Returns its size, or undefined if none. */
@@ -12,6 +13,7 @@ export interface PacedStream {
 
 export class PacedWriter {
   readonly #waiting = new Set<PacedStream>();
+  readonly #slowTimers = new Set<NodeJS.Timeout>();
   #inFlightBytes = 0;
   #pumping = false;
 
@@ -28,6 +30,13 @@ export class PacedWriter {
 
   cancel(stream: PacedStream): void {
     this.#waiting.delete(stream);
+  }
+
+  /** Forgets the waiting streams and stops the timers (the server is shutting down). */
+  close(): void {
+    this.#waiting.clear();
+    for (const timer of this.#slowTimers) clearTimeout(timer);
+    this.#slowTimers.clear();
   }
 
   get inFlightBytes(): number {
@@ -60,18 +69,24 @@ export class PacedWriter {
       counted = 0;
     };
     const slow = setTimeout(() => {
+      this.#slowTimers.delete(slow);
       release();
       this.#pump();
-    }, this.slowMs);
+    }, this.slowMs).unref();
+    this.#slowTimers.add(slow);
+    const stop = () => {
+      clearTimeout(slow);
+      this.#slowTimers.delete(slow);
+    };
     const size = stream.writeHead(() => {
       finished = true;
-      clearTimeout(slow);
+      stop();
       release();
       // The stream may have requested its next write in the meantime; let the queue move.
       queueMicrotask(() => this.#pump());
     });
     if (size === undefined || finished) {
-      clearTimeout(slow);
+      stop();
       return;
     }
     counted = size;

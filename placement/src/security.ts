@@ -1,9 +1,9 @@
 // The placement server's own identity with --tls-enabled: an SVID for `dapr-placement` from sentry, verified
-// against the trust anchors file (spec §1, §11.6). Token and validator follow Dapr's rules: a token from
-// DAPR_SENTRY_TOKEN_FILE is for the JWKS validator (KUBERNETES in Kubernetes mode); the projected or legacy
-// service-account token is for the KUBERNETES validator; with no token sentry's default validator applies.
+// against the trust anchors file (spec §1, §11.6), asked for as every control-plane service asks
+// (lib's controlPlaneSvidSource). Token and validator follow Dapr's rules: a token from DAPR_SENTRY_TOKEN_FILE is
+// for the JWKS validator (KUBERNETES in Kubernetes mode); the projected or legacy service-account token is for the
+// KUBERNETES validator; with no token sentry's default validator applies.
 // The sentry client (and its X.509 library) loads only when TLS is on.
-import { readFile } from 'node:fs/promises';
 import { part, type Part } from '@tapr/lib/runner';
 import type { Logger } from '@tapr/lib/logger';
 import type { SvidSource } from '@tapr/lib/security/svid';
@@ -17,22 +17,20 @@ export interface SvidProvider {
 }
 
 export async function sentrySvidProvider(options: PlacementOptions, logger: Logger): Promise<SvidProvider> {
-  const [{ SentrySvidSource }, { TrustAnchorsFile }] = await Promise.all([
+  const [{ controlPlaneSvidSource }, { TrustAnchorsFile }] = await Promise.all([
     import('@tapr/lib/security/sentryClient'),
     import('@tapr/lib/security/trustAnchors'),
   ]);
   const anchors = new TrustAnchorsFile({ file: options.trustAnchorsFile, logger: logger.child('trust-anchors') });
-  const tokenFile = options.sentryTokenFile;
-  const source = new SentrySvidSource({
+  const source = controlPlaneSvidSource({
+    service: 'placement',
     sentryAddress: options.sentryAddress,
     trustAnchors: () => anchors.current(),
     trustDomain: options.trustDomain,
-    controlPlaneNamespace: options.namespace,
-    id: options.sentryLocalIdentity ?? 'dapr-placement',
     namespace: options.namespace,
-    requestTrustDomain: options.trustDomain,
-    token: tokenFile ? async () => (await readFile(tokenFile, 'utf8')).trim() : undefined,
+    tokenFile: options.sentryTokenFile,
     validator: tokenValidator(options),
+    localIdentity: options.sentryLocalIdentity,
     logger: logger.child('security'),
   });
   return { source, parts: [part('trust-anchors', anchors), part('sentry', source)] };

@@ -68,6 +68,7 @@ export class PlacementServer {
     options.readiness.notReady('shutting down');
     options.core.enqueue({ kind: 'shutdown', reason: new PlacementError('unavailable', 'placement server is shutting down') });
     await shutdown(server, 5000);
+    this.#writer.close();
     options.logger.info('placement gRPC server stopped');
   }
 

@@ -96,7 +96,7 @@ describe('placement with misbehaving sidecars', () => {
   describe('when the client presents no certificate', () => {
     it('fails the TLS handshake (UNAVAILABLE)', async () => {
       const credentials = grpcClientCredentials({ trustAnchorsPem: () => placement.bundle.rootPem, serverId: placementId });
-      const sidecar = new SimulatedSidecar({ addresses: [placement.address], credentials, name: '10.9.1.1:50002', id: 'orders', namespace: 'authz', entities: [] });
+      const sidecar = new SimulatedSidecar({ addresses: [placement.address], credentials, serverId: placementId, name: '10.9.1.1:50002', id: 'orders', namespace: 'authz', entities: [] });
       placement.sidecars.push(sidecar);
       sidecar.start();
       expect((await ended(sidecar)).code).toBe(grpc.status.UNAVAILABLE);

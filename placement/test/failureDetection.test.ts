@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { grpcClientChannelOptions } from '@tapr/lib';
 import { issueTestSvid, waitFor } from '@tapr/lib/testing';
-import { startPlacement, type RunningPlacement } from './harness.js';
+import { placementId, startPlacement, type RunningPlacement } from './harness.js';
 import type { SimulatedSidecar } from './simulatedSidecar.js';
 
 const fixture = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures', 'sidecarProcess.mjs');
@@ -47,6 +48,7 @@ describe('placement failure detection', () => {
       cwd: process.cwd(),
       env: {
         ADDRESS: placement.address,
+        SERVER_NAME: String(grpcClientChannelOptions(placement.address, placementId)['grpc.ssl_target_name_override'] ?? ''),
         CA_FILE: path.join(dir, files.CA_FILE),
         CERT_FILE: path.join(dir, files.CERT_FILE),
         KEY_FILE: path.join(dir, files.KEY_FILE),

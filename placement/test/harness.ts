@@ -75,7 +75,8 @@ export async function startPlacement(flags: string[]): Promise<RunningPlacement>
     credentialsFor,
     async sidecar(options) {
       const identity = options.identity ?? { namespace: options.namespace, appId: options.id };
-      const sidecar = new SimulatedSidecar({ ...options, addresses: [address], credentials: await credentialsFor(identity.namespace, identity.appId) });
+      const credentials = await credentialsFor(identity.namespace, identity.appId);
+      const sidecar = new SimulatedSidecar({ ...options, addresses: [address], credentials, serverId: placementId });
       sidecars.push(sidecar);
       sidecar.start();
       return sidecar;

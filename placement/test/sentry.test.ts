@@ -99,8 +99,9 @@ describe('placement with SVIDs from the real sentry', () => {
     sources.push({ controller });
     source.run(controller.signal).catch(() => undefined);
     await source.ready(controller.signal);
-    const credentials = grpcClientCredentials({ trustAnchorsPem: roots, serverId: controlPlaneId('placement', 'localhost', 'default'), source });
-    const sim = new SimulatedSidecar({ addresses: [`127.0.0.1:${placementPort}`], credentials, name, id, namespace: 'default', entities: ['counter'] });
+    const serverId = controlPlaneId('placement', 'localhost', 'default');
+    const credentials = grpcClientCredentials({ trustAnchorsPem: roots, serverId, source });
+    const sim = new SimulatedSidecar({ addresses: [`127.0.0.1:${placementPort}`], credentials, serverId, name, id, namespace: 'default', entities: ['counter'] });
     sidecars.push(sim);
     sim.start();
     return sim;

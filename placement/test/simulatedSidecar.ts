@@ -3,7 +3,7 @@
 // first unlock — and keeps the table it was given, so tests can compare what every sidecar holds and compute
 // actor owners with the shared ring.
 import * as grpc from '@grpc/grpc-js';
-import { protos } from '@tapr/lib';
+import { grpcClientChannelOptions, protos, type SpiffeId } from '@tapr/lib';
 import { PlacementRings } from '@tapr/lib/placement/ring';
 
 const { Host, HostOperation } = protos.placement;
@@ -34,7 +34,11 @@ export interface SidecarOptions {
   entities: string[];
   /** Keep reconnecting after a stream ends (daprd does); default false. */
   reconnect?: boolean;
-  /** For TLS: the name the server certificate is checked against is not used (SPIFFE check); any value. */
+  /**
+   * With TLS: placement's SPIFFE ID. For an IP address the TLS server name is then made from it, as tapr's clients
+   * do (grpcClientChannelOptions: Node refuses an IP address as server name); the peer is checked by SPIFFE ID.
+   */
+  serverId?: SpiffeId;
   channelOptions?: grpc.ChannelOptions;
 }
 
@@ -114,7 +118,11 @@ export class SimulatedSidecar {
   #connect(): void {
     const address = this.options.addresses[this.#addressIndex++ % this.options.addresses.length]!;
     this.#client?.close();
-    this.#client = new protos.placementGrpc.PlacementClient(address, this.options.credentials, this.options.channelOptions ?? {});
+    const { serverId, channelOptions } = this.options;
+    this.#client = new protos.placementGrpc.PlacementClient(address, this.options.credentials, {
+      ...(serverId ? grpcClientChannelOptions(address, serverId) : {}),
+      ...channelOptions,
+    });
     const call = this.#client.reportDaprStatus() as Call;
     this.#call = call;
     this.#updateSeen = false;

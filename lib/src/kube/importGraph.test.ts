@@ -9,8 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const root = path.resolve(process.cwd());
-// Placement is left out until it moves to the lean client (its Lease store still uses client-node's API classes).
-const services = ['sentry', 'operator', 'injector'];
+const services = ['sentry', 'operator', 'injector', 'placement'];
 // client-node's entry points that load the generated models: its index, KubeConfig (config.js), and gen/ itself.
 const heavy = /@kubernetes\/client-node\/dist\/(gen\/|index\.js|config\.js|api\.js)/;
 

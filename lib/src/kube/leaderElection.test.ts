@@ -1,10 +1,10 @@
 import { silentLogger } from '../logger.js';
 import { KubeApiError, type KubeHttp, type RequestOptions } from './kubeHttp.js';
-import { LeaderElector, type LeaseSpec } from './leaderElection.js';
+import { LeaderElector, type LeaderTerm, type LeaseSpec } from './leaderElection.js';
 
 /** An in-memory Lease endpoint with resourceVersion conflicts, like the API server's. */
 class FakeLeases {
-  lease: { metadata: { name: string; namespace: string; resourceVersion: string }; spec: LeaseSpec } | undefined;
+  lease: { metadata: { name: string; namespace: string; resourceVersion: string; annotations?: Record<string, string> }; spec: LeaseSpec } | undefined;
   version = 0;
   writes: string[] = [];
 
@@ -125,6 +125,37 @@ describe('LeaderElector', () => {
       expect(changes).toEqual([true, false]);
       stop.abort();
       await running;
+    });
+  });
+
+  describe('when a leader keeps annotations on the lease', () => {
+    it('writes them at every renewal, keeps them on release and hands them to the next leader', async () => {
+      const leases = new FakeLeases();
+      let count = 1;
+      const a = new LeaderElector({ http: leases.http(), namespace: 'ns', name: 'l', identity: 'a', logger: silentLogger(), annotations: () => ({ 'example.dev/count': String(count) }), ...timings });
+      const b = new LeaderElector({ http: leases.http(), namespace: 'ns', name: 'l', identity: 'b', logger: silentLogger(), ...timings });
+      const idle = (signal: AbortSignal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      const terms: Record<string, LeaderTerm> = {};
+      const stopA = new AbortController();
+      const stopB = new AbortController();
+      const runningA = a.run(stopA.signal, (leading, term) => ((terms['a'] = term), idle(leading)));
+      await until(() => a.leading);
+      expect(terms['a']?.previousAnnotations).toEqual({});
+      await until(() => leases.lease?.metadata.annotations?.['example.dev/count'] === '1');
+      count = 7;
+      await until(() => leases.lease?.metadata.annotations?.['example.dev/count'] === '7');
+      const runningB = b.run(stopB.signal, (leading, term) => ((terms['b'] = term), idle(leading)));
+      stopA.abort();
+      await runningA;
+      expect(leases.lease?.spec.holderIdentity ?? '').toBe('');
+      expect(leases.lease?.metadata.annotations).toEqual({ 'example.dev/count': '7' });
+      await until(() => b.leading);
+      expect(terms['b']?.previousAnnotations).toEqual({ 'example.dev/count': '7' });
+      // b writes no annotations of its own: a's stay for whoever comes next.
+      await new Promise((resolve) => setTimeout(resolve, 3 * timings.retryPeriodMs));
+      expect(leases.lease?.metadata.annotations).toEqual({ 'example.dev/count': '7' });
+      stopB.abort();
+      await runningB;
     });
   });
 });

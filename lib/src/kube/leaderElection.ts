@@ -3,6 +3,8 @@
 // its holder has not renewed it for a lease duration — judged by our own clock from when we last saw it change, so
 // clock skew between nodes does not matter — renews it every retry period, and stops leading when it cannot renew
 // within the renew deadline. On a graceful stop the holder releases the Lease so another replica takes over at once.
+// A leader may keep annotations on the Lease (state for its successor, e.g. placement's actor-host counts): they
+// are written at every renewal, survive the release, and are handed to the next leader when it takes the Lease.
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
@@ -20,8 +22,14 @@ export interface LeaseSpec {
 interface Lease {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec?: LeaseSpec;
+}
+
+/** What a replica learns when it takes the Lease. */
+export interface LeaderTerm {
+  /** The Lease's annotations when this replica took it: what the previous leader last wrote ({} for a new Lease). */
+  previousAnnotations: Readonly<Record<string, string>>;
 }
 
 export interface LeaderElectionOptions {
@@ -36,6 +44,11 @@ export interface LeaderElectionOptions {
   logger: Logger;
   /** Told whenever leadership starts (true) or ends (false). */
   onChange?: (leading: boolean) => void;
+  /**
+   * Annotations the leader writes on the Lease at every renewal (merged into those it has). A take-over keeps the
+   * previous leader's until the first renewal; a release keeps the last ones written.
+   */
+  annotations?: () => Record<string, string>;
   /** For tests: the clock. */
   now?: () => number;
 }
@@ -48,7 +61,8 @@ export class LeaderElector {
   readonly identity: string;
   #observed: LeaseSpec | undefined;
   #observedAt = 0;
-  #resourceVersion: string | undefined;
+  #lease: Lease | undefined;
+  #previousAnnotations: Record<string, string> = {};
   #leading = false;
 
   constructor(private readonly options: LeaderElectionOptions) {
@@ -63,7 +77,7 @@ export class LeaderElector {
    * Campaigns until `signal` aborts; while this replica leads, runs `lead` with a signal that aborts when
    * leadership is lost (then campaigns again). On abort, stops `lead`, waits for it and releases the Lease.
    */
-  async run(signal: AbortSignal, lead: (leading: AbortSignal) => Promise<void>): Promise<void> {
+  async run(signal: AbortSignal, lead: (leading: AbortSignal, term: LeaderTerm) => Promise<void>): Promise<void> {
     const { logger } = this.options;
     while (!signal.aborted) {
       if (!(await this.#acquire(signal))) break;
@@ -72,7 +86,7 @@ export class LeaderElector {
       const term = new AbortController();
       const onStop = () => term.abort();
       signal.addEventListener('abort', onStop, { once: true });
-      const work = lead(term.signal).catch((error: unknown) => {
+      const work = lead(term.signal, { previousAnnotations: this.#previousAnnotations }).catch((error: unknown) => {
         logger.error('leader work failed; giving up leadership', { error });
       });
       await Promise.race([this.#renewLoop(term.signal), work.then(() => term.abort())]);
@@ -96,7 +110,7 @@ export class LeaderElector {
   async #acquire(signal: AbortSignal): Promise<boolean> {
     let announced = false;
     while (!signal.aborted) {
-      if (await this.#tryAcquireOrRenew()) return true;
+      if (await this.#tryAcquireOrRenew(false)) return true;
       if (!announced && this.#observed?.holderIdentity) {
         this.options.logger.info('waiting for leadership', { leader: this.#observed.holderIdentity });
         announced = true;
@@ -120,7 +134,7 @@ export class LeaderElector {
       const remaining = Math.max(0, deadline - (this.#now() - lastRenew));
       let timer: NodeJS.Timeout | undefined;
       const renewed = await Promise.race([
-        this.#tryAcquireOrRenew(),
+        this.#tryAcquireOrRenew(true),
         new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), remaining))),
       ]);
       clearTimeout(timer);
@@ -136,7 +150,8 @@ export class LeaderElector {
     }
   }
 
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  /** `renewing`: this replica leads (its annotations are written); otherwise it is taking the Lease. */
+  async #tryAcquireOrRenew(renewing: boolean): Promise<boolean> {
     const { http, logger } = this.options;
     const now = this.#now();
     const durationSeconds = Math.ceil((this.options.leaseDurationMs ?? defaultLeaseDurationMs) / 1000);
@@ -154,6 +169,7 @@ export class LeaderElector {
           body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.options.name, namespace: this.options.namespace }, spec },
         });
         this.#observe(created);
+        this.#previousAnnotations = {};
         return true;
       } catch (createError) {
         if (!isConflict(createError)) logger.warn('cannot create the lease', { error: createError });
@@ -172,9 +188,11 @@ export class LeaderElector {
       renewTime: microTime(now),
       leaseTransitions: (spec.leaseTransitions ?? 0) + (spec.holderIdentity === this.identity ? 0 : 1),
     };
+    const annotations = renewing && this.options.annotations ? { ...current.metadata.annotations, ...this.options.annotations() } : current.metadata.annotations;
     try {
-      const updated = await http.request<Lease>('PUT', this.#path(this.options.name), { body: { ...current, spec: next } });
+      const updated = await http.request<Lease>('PUT', this.#path(this.options.name), { body: { ...current, metadata: { ...current.metadata, annotations }, spec: next } });
       this.#observe(updated);
+      if (!renewing) this.#previousAnnotations = { ...current.metadata.annotations };
       return true;
     } catch (error) {
       if (!isConflict(error)) logger.warn('cannot update the lease', { error });
@@ -183,14 +201,15 @@ export class LeaderElector {
   }
 
   async #release(): Promise<void> {
-    if (!this.#resourceVersion || this.#observed?.holderIdentity !== this.identity) return;
+    const lease = this.#lease;
+    if (!lease?.metadata.resourceVersion || this.#observed?.holderIdentity !== this.identity) return;
     const now = this.#now();
     try {
       await this.options.http.request('PUT', this.#path(this.options.name), {
         body: {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name: this.options.name, namespace: this.options.namespace, resourceVersion: this.#resourceVersion },
+          metadata: lease.metadata,
           spec: { leaseDurationSeconds: 1, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: this.#observed.leaseTransitions ?? 0 },
         },
         timeoutMs: 3000,
@@ -207,7 +226,7 @@ export class LeaderElector {
       this.#observedAt = this.#now();
     }
     this.#observed = spec;
-    this.#resourceVersion = lease.metadata.resourceVersion;
+    this.#lease = lease;
   }
 
   #path(name?: string): string {

@@ -1,16 +1,56 @@
-import { silentLogger } from '@tapr/lib';
+import { silentLogger } from '@tapr/lib/logger';
+import { KubeApiError, type KubeHttp, type RequestOptions } from '@tapr/lib/kube/kubeHttp';
+import type { LeaseSpec } from '@tapr/lib/kube/leaderElection';
 import { waitFor } from '@tapr/lib/testing';
-import { LeaseLeadership } from './leaseLeadership.js';
+import { LeaseLeadership, actorHostsAnnotation, parseActorHosts } from './leaseLeadership.js';
 import { LostLeadershipError } from './leadership.js';
-import { FakeLeaseStore } from './fakeLeaseStore.js';
-import type { LeaseRecord } from './lease.js';
 
-function setup(store = new FakeLeaseStore()) {
+interface StoredLease {
+  metadata: { name: string; namespace: string; resourceVersion: string; annotations?: Record<string, string> };
+  spec: LeaseSpec;
+}
+
+/** The Lease endpoint of an API server, in memory, with resourceVersion conflicts. */
+class FakeLeases {
+  lease: StoredLease | undefined;
+  #version = 0;
+  /** When set, every call fails with this error (an unreachable API server). */
+  failWith: Error | undefined;
+
+  readonly http = {
+    request: async (method: string, _path: string, options: RequestOptions = {}) => {
+      if (this.failWith) throw this.failWith;
+      if (method === 'GET') {
+        if (!this.lease) throw new KubeApiError(404, 'NotFound', 'leases "dapr-placement-leader" not found');
+        return structuredClone(this.lease);
+      }
+      const body = options.body as StoredLease;
+      if (method === 'POST' && this.lease) throw new KubeApiError(409, 'AlreadyExists', 'exists');
+      if (method === 'PUT' && body.metadata.resourceVersion !== this.lease?.metadata.resourceVersion) {
+        throw new KubeApiError(409, 'Conflict', 'the object has been modified');
+      }
+      this.#store(body.metadata, body.spec);
+      return structuredClone(this.lease);
+    },
+  } as unknown as KubeHttp;
+
+  /** Another instance writes the Lease. */
+  force(spec: LeaseSpec, annotations?: Record<string, string>): void {
+    this.#store({ name: 'dapr-placement-leader', namespace: 'dapr-system', ...(annotations ? { annotations } : {}) }, spec);
+  }
+
+  #store(metadata: Omit<StoredLease['metadata'], 'resourceVersion'>, spec: LeaseSpec): void {
+    this.lease = structuredClone({ metadata: { ...metadata, resourceVersion: String(++this.#version) }, spec });
+  }
+}
+
+function setup(leases = new FakeLeases()) {
   let now = 1_000_000;
   const elected: Array<Record<string, number> | undefined> = [];
   let counts: Record<string, number> = { default: 2 };
   const leadership = new LeaseLeadership({
-    store,
+    http: leases.http,
+    namespace: 'dapr-system',
     identity: 'p1',
     leaseDurationMs: 4000,
     renewDeadlineMs: 60,
@@ -22,7 +62,7 @@ function setup(store = new FakeLeaseStore()) {
   const run = leadership.run(controller.signal, { elected: (expected) => elected.push(expected), record: () => counts });
   run.catch(() => undefined);
   return {
-    store,
+    leases,
     elected,
     run,
     stop: () => controller.abort(),
@@ -32,14 +72,15 @@ function setup(store = new FakeLeaseStore()) {
   };
 }
 
-const held = (holder: string, renewTime: number, actorHosts?: Record<string, number>): LeaseRecord => ({
-  holder,
-  durationSeconds: 4,
-  acquireTime: new Date(renewTime),
-  renewTime: new Date(renewTime),
-  transitions: 3,
-  ...(actorHosts ? { actorHosts } : {}),
+const held = (holder: string, renewTime: number): LeaseSpec => ({
+  holderIdentity: holder,
+  leaseDurationSeconds: 4,
+  acquireTime: new Date(renewTime).toISOString(),
+  renewTime: new Date(renewTime).toISOString(),
+  leaseTransitions: 3,
 });
+const record = (counts: Record<string, number>) => ({ [actorHostsAnnotation]: JSON.stringify(counts) });
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('LeaseLeadership', () => {
   describe('when no Lease exists', () => {
@@ -47,7 +88,7 @@ describe('LeaseLeadership', () => {
       const t = setup();
       await waitFor(() => t.elected.length === 1, { what: 'election' });
       expect(t.elected).toEqual([undefined]);
-      expect(t.store.current).toMatchObject({ holder: 'p1', durationSeconds: 4, transitions: 0 });
+      expect(t.leases.lease?.spec).toMatchObject({ holderIdentity: 'p1', leaseDurationSeconds: 4, leaseTransitions: 0 });
       t.stop();
       await t.run;
     });
@@ -55,28 +96,28 @@ describe('LeaseLeadership', () => {
 
   describe('when another instance holds the Lease', () => {
     it('waits while it renews, then takes over once it has not renewed for the lease duration', async () => {
-      const store = new FakeLeaseStore();
-      store.force(held('p2', 0, { default: 7 }));
-      const t = setup(store);
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      const leases = new FakeLeases();
+      leases.force(held('p2', 0), record({ default: 7 }));
+      const t = setup(leases);
+      await pause(30);
       t.advance(3000);
-      store.force(held('p2', t.now(), { default: 7 })); // p2 renews
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      leases.force(held('p2', t.now()), record({ default: 7 })); // p2 renews
+      await pause(30);
       t.advance(3999);
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await pause(30);
       expect(t.elected).toEqual([]);
       t.advance(1);
       await waitFor(() => t.elected.length === 1, { what: 'take-over' });
       expect(t.elected).toEqual([{ default: 7 }]);
-      expect(store.current).toMatchObject({ holder: 'p1', transitions: 4 });
+      expect(leases.lease?.spec).toMatchObject({ holderIdentity: 'p1', leaseTransitions: 4 });
       t.stop();
       await t.run;
     });
 
     it('takes a released Lease at once', async () => {
-      const store = new FakeLeaseStore();
-      store.force({ ...held('', 0, { default: 3 }), durationSeconds: 1 });
-      const t = setup(store);
+      const leases = new FakeLeases();
+      leases.force({ ...held('', 0), holderIdentity: undefined, leaseDurationSeconds: 1 }, record({ default: 3 }));
+      const t = setup(leases);
       await waitFor(() => t.elected.length === 1, { what: 'take-over' });
       expect(t.elected).toEqual([{ default: 3 }]);
       t.stop();
@@ -89,26 +130,44 @@ describe('LeaseLeadership', () => {
       const t = setup();
       await waitFor(() => t.elected.length === 1, { what: 'election' });
       t.setCounts({ default: 5, other: 1 });
-      await waitFor(() => t.store.current?.actorHosts?.['other'] === 1, { what: 'a renewal with the counts' });
+      await waitFor(() => t.leases.lease?.metadata.annotations?.[actorHostsAnnotation] === JSON.stringify({ default: 5, other: 1 }), {
+        what: 'a renewal with the counts',
+      });
       t.stop();
       await t.run;
-      expect(t.store.current).toMatchObject({ holder: '', durationSeconds: 1, actorHosts: { default: 5, other: 1 } });
+      expect(t.leases.lease?.spec.holderIdentity ?? '').toBe('');
+      expect(t.leases.lease?.spec.leaseDurationSeconds).toBe(1);
+      expect(parseActorHosts(t.leases.lease?.metadata.annotations?.[actorHostsAnnotation])).toEqual({ default: 5, other: 1 });
     });
 
     it('gives up with LostLeadershipError when another instance has taken the Lease', async () => {
       const t = setup();
       await waitFor(() => t.elected.length === 1, { what: 'election' });
-      t.store.force(held('p2', t.now()));
+      t.leases.force(held('p2', t.now()));
       await expect(t.run).rejects.toThrow(LostLeadershipError);
-      await expect(t.run).rejects.toThrow('lost leadership: the lease is now held by p2');
+      await expect(t.run).rejects.toThrow('lost leadership: the Lease dapr-system/dapr-placement-leader could not be renewed or is held by another replica');
+      expect(t.leases.lease?.spec.holderIdentity).toBe('p2');
     });
 
     it('gives up with LostLeadershipError when it cannot renew before the deadline', async () => {
       const t = setup();
       await waitFor(() => t.elected.length === 1, { what: 'election' });
-      t.store.failWith = new Error('connection refused');
+      t.leases.failWith = new Error('connection refused');
       t.advance(61);
-      await expect(t.run).rejects.toThrow('lost leadership: the lease was not renewed for 60 ms');
+      await expect(t.run).rejects.toThrow(LostLeadershipError);
     });
+  });
+});
+
+describe('parseActorHosts', () => {
+  it.each([
+    ['{"default":3,"other":0}', { default: 3, other: 0 }],
+    [undefined, undefined],
+    ['not json', undefined],
+    ['[1,2]', undefined],
+    ['{"default":-1}', undefined],
+    ['{"default":1.5}', undefined],
+  ])('reads %j as %j', (text, expected) => {
+    expect(parseActorHosts(text)).toEqual(expected);
   });
 });

@@ -28,6 +28,13 @@ describe('createLogger', () => {
     expect(lines[0]).toMatch(/^\S+ WARN  \[tapr\.sentry\] root expires soon days=10$/);
   });
 
+  it('never lets a field replace the message, level, scope or time', async () => {
+    const { logger, lines } = capture(false);
+    logger.warn('pod denied', { message: 'bad annotation', level: 'x', scope: 'y', timestamp: 'z' });
+    await flush();
+    expect(lines[0]).toMatch(/^\d{4}-\S+ WARN  \[tapr\.sentry\] pod denied field\.message="bad annotation" field\.level=x field\.scope=y field\.timestamp=z$/);
+  });
+
   it('drops messages below the level', async () => {
     const { logger, lines } = capture(true, 'info');
     logger.debug('noise');

@@ -84,10 +84,16 @@ function openLogFile(file: string): NodeJS.WritableStream {
   return stream;
 }
 
-// Errors do not serialise to JSON by themselves: keep their message (and cause) so logs say what failed.
+// The entry's own keys: a field with one of these names would overwrite the message, level, scope or time.
+const entryKeys = new Set(['level', 'message', 'scope', 'timestamp']);
+
+// Errors do not serialise to JSON by themselves: keep their message (and cause) so logs say what failed. A field
+// named like an entry key keeps its value under `field.<name>` instead of replacing the entry's own.
 function normaliseFields(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) out[key] = value instanceof Error ? describeError(value) : value;
+  for (const [key, value] of Object.entries(fields)) {
+    out[entryKeys.has(key) ? `field.${key}` : key] = value instanceof Error ? describeError(value) : value;
+  }
   return out;
 }
 

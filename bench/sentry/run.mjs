@@ -39,6 +39,11 @@ const { values } = parseArgs({
     csrs: { type: 'string', default: '256' },
     mode: { type: 'string', default: 'grpc' },
     client: { type: 'string', default: 'grpc-js' },
+    // Another build of sentry to compare with, e.g. one checked out with `git worktree add`.
+    sentry: { type: 'string', default: path.join(root, 'sentry', 'dist', 'src', 'main.js') },
+    // The machine is shared: before each level, wait up to this many seconds for a second in which other processes
+    // use less than a fifth of a core (0: do not wait). The table shows what others used while measuring anyway.
+    'wait-quiet': { type: 'string', default: '0' },
   },
 });
 const seconds = Number(values.seconds);
@@ -58,9 +63,11 @@ async function overGrpc() {
   const dir = mkdtempSync(path.join(tmpdir(), 'sentry-bench-'));
   const [port, healthzPort] = await Promise.all([freePort(), freePort()]);
   const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sentryprof'] : [];
+  // Extra node flags for sentry, e.g. BENCH_NODE_ARGS=--perf-basic-prof to read its JIT frames with `perf`.
+  profile.push(...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean));
   const child = spawn(
     process.execPath,
-    [...profile, path.join(root, 'sentry', 'dist', 'src', 'main.js'), `--issuer-credentials=${dir}`, '--config=', `--port=${port}`, '--listen-address=127.0.0.1',
+    [...profile, values.sentry, `--issuer-credentials=${dir}`, '--config=', `--port=${port}`, '--listen-address=127.0.0.1',
       `--healthz-port=${healthzPort}`, '--healthz-listen-address=127.0.0.1', '--enable-metrics=false', `--signing-workers=${values.workers}`, '--log-level=warn'],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
@@ -80,22 +87,28 @@ async function overGrpc() {
     const chain = values.client === 'h2' ? Buffer.from(protos.sentry.SignCertificateResponse.deserializeBinary(first.subarray(5)).getWorkloadCertificate_asU8()) : first;
     const leaf = new X509Certificate(chain.toString().slice(0, chain.toString().indexOf('-----END CERTIFICATE-----') + 25));
     if (!leaf.subjectAltName?.startsWith('URI:spiffe://public/ns/default/app-')) throw new Error(`unexpected certificate from sentry: ${leaf.subjectAltName}`);
-    console.log('| concurrency | connections | certificates/s | p50 ms | p99 ms | sentry CPU µs/cert (main thread + workers) | client CPU µs/cert |');
-    console.log('|---|---|---|---|---|---|---|');
+    console.log('| concurrency | connections | certificates/s | p50 ms | p99 ms | sentry CPU µs/cert (main thread + other threads) | client CPU µs/cert | other processes, cores | load avg before |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
     for (const concurrency of levels) {
       const clients = Array.from({ length: concurrency }, (_, i) => connections[i % connections.length]);
+      await waitQuiet(Number(values['wait-quiet']), [child.pid, process.pid]);
       await drive(clients, call, warmup);
+      const load = loadavg()[0].toFixed(2);
+      const machineBefore = machineBusySeconds();
       const serverBefore = cpuSecondsOf(child.pid);
       const mainBefore = cpuSecondsOf(child.pid, child.pid);
       const clientBefore = process.cpuUsage();
       const result = await drive(clients, call, seconds);
+      const machineBusy = machineBusySeconds() - machineBefore;
       const serverCpu = cpuSecondsOf(child.pid) - serverBefore;
       const mainCpu = cpuSecondsOf(child.pid, child.pid) - mainBefore;
       const clientUsage = process.cpuUsage(clientBefore);
       const clientCpu = (clientUsage.user + clientUsage.system) / 1e6;
       const perCert = (cpu) => Math.round((cpu / result.count) * 1e6);
+      // CPU that neither sentry nor this client used while measuring: other sessions' work on the shared machine.
+      const others = Math.max(0, (machineBusy - serverCpu - clientCpu) / result.elapsed).toFixed(2);
       console.log(
-        `| ${concurrency} | ${Math.min(concurrency, connections.length)} | ${Math.round(result.rate).toLocaleString('en')} | ${result.p50.toFixed(2)} | ${result.p99.toFixed(2)} | ${perCert(serverCpu)} (${perCert(mainCpu)} + ${perCert(serverCpu - mainCpu)}) | ${perCert(clientCpu)} |`,
+        `| ${concurrency} | ${Math.min(concurrency, connections.length)} | ${Math.round(result.rate).toLocaleString('en')} | ${result.p50.toFixed(2)} | ${result.p99.toFixed(2)} | ${perCert(serverCpu)} (${perCert(mainCpu)} + ${perCert(serverCpu - mainCpu)}) | ${perCert(clientCpu)} | ${others} | ${load} |`,
       );
     }
     connections.forEach((c) => c.close());
@@ -185,7 +198,7 @@ async function drive(clients, call, forSeconds) {
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { rate: latencies.length / elapsed, count: latencies.length, p50: at(0.5), p99: at(0.99), errors };
+  return { rate: latencies.length / elapsed, count: latencies.length, elapsed, p50: at(0.5), p99: at(0.99), errors };
 }
 
 async function cryptoOnly() {
@@ -222,6 +235,24 @@ async function cryptoOnly() {
     console.log(`| ${name} | ${Math.round(rate).toLocaleString('en')} | ${Math.round((cpu / (i - started)) * 1e6)} |`);
     await signer.close();
   }
+}
+
+/** Waits (at most `forSeconds`) for a second in which processes other than `ours` use under 0.2 cores. */
+async function waitQuiet(forSeconds, ours) {
+  const deadline = Date.now() + forSeconds * 1000;
+  while (Date.now() < deadline) {
+    const busy = machineBusySeconds();
+    const mine = ours.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const others = machineBusySeconds() - busy - (ours.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0) - mine);
+    if (others < 0.2) return;
+  }
+}
+
+/** CPU seconds all cores spent busy since boot (everything but idle and iowait), from /proc/stat. */
+function machineBusySeconds() {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + steal) / 100;
 }
 
 /** User + system CPU seconds of a process (all its threads), or of one of its threads, from /proc. */

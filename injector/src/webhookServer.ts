@@ -5,9 +5,10 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { closeServer, listenServer, type Logger, type ReadinessTarget } from '@tapr/lib';
-import type { Admission, Outcome } from './admission.js';
-import { admissionResponseParts, MalformedReview, parseAdmissionReview } from './admissionReview.js';
+import type { Admission } from './admission.js';
+import { MalformedReview } from './admissionReview.js';
 import { ReviewCache } from './reviewCache.js';
+import { ReviewResponder, type Reply } from './reviewResponder.js';
 import type { InjectorMetrics } from './metrics.js';
 import type { ServingCertificateSource } from './servingCertificate.js';
 
@@ -27,10 +28,10 @@ export interface WebhookServerOptions {
 
 export class WebhookServer {
   #server: https.Server | undefined;
-  readonly #cache: ReviewCache | undefined;
+  readonly #responder: ReviewResponder;
 
   constructor(private readonly options: WebhookServerOptions) {
-    this.#cache = options.cacheAnswers === false ? undefined : new ReviewCache();
+    this.#responder = new ReviewResponder(options.admission, options.cacheAnswers === false ? undefined : new ReviewCache());
   }
 
   get port(): number {
@@ -95,53 +96,40 @@ export class WebhookServer {
     const started = performance.now();
     const { metrics, logger } = this.options;
     metrics.requests.inc();
-    let review;
+    let reply: Reply | Promise<Reply>;
     try {
-      review = parseAdmissionReview(body);
+      reply = this.#responder.respond(body);
     } catch (error) {
-      if (!(error instanceof MalformedReview)) throw error;
-      metrics.record({ result: 'malformed' }, (performance.now() - started) / 1000);
-      logger.warn('unreadable admission request', { error: error.message });
-      return plain(res, 400, error.message);
-    }
-    const { apiVersion, request } = review;
-    const uid = JSON.stringify(request.uid);
-    const finish = (outcome: Outcome, before: string, after: string) => {
-      const text = before + uid + after;
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
-      metrics.record(outcome, (performance.now() - started) / 1000);
-      if (outcome.result === 'denied') {
-        logger.warn('pod denied', { namespace: request.namespace, appId: outcome.appId, reason: outcome.reason, user: request.userInfo?.username, message: outcome.message });
-      } else if (outcome.result === 'injected' && logger.isDebugEnabled()) {
-        logger.debug('sidecar injected', { namespace: request.namespace, appId: outcome.appId, uid: request.uid, user: request.userInfo?.username });
+      if (error instanceof MalformedReview) {
+        metrics.record({ result: 'malformed' }, (performance.now() - started) / 1000);
+        logger.warn('unreadable admission request', { error: error.message });
+        return plain(res, 400, error.message);
       }
-    };
-    const { admission } = this.options;
-    const key = this.#cache?.key(body, request.uid, admission.generation());
-    const cached = key === undefined ? undefined : this.#cache!.get(key);
-    if (cached) return finish(cached.outcome, cached.before, cached.after);
-
-    let outcome: Outcome | Promise<Outcome>;
-    try {
-      outcome = admission.review(request);
-    } catch (error) {
-      logger.error('admission review failed', { uid: request.uid, error });
+      logger.error('admission review failed', { error });
       return plain(res, 500, `the injector failed to process the request: ${(error as Error).message}`);
     }
-    if (outcome instanceof Promise) {
-      // Only pods asking for pluggable components look the Components up; their answer is not cached.
-      outcome.then(
-        (settled) => {
-          const { before, after } = admissionResponseParts(apiVersion, settled);
-          finish(settled, before, after);
+    if (reply instanceof Promise) {
+      reply.then(
+        (settled) => this.send(settled, res, started),
+        (error: unknown) => {
+          logger.error('admission review failed', { error });
+          plain(res, 500, `the injector failed: ${(error as Error).message}`);
         },
-        (error: unknown) => plain(res, 500, `the injector failed: ${(error as Error).message}`),
       );
       return;
     }
-    const { before, after } = admissionResponseParts(apiVersion, outcome);
-    if (key !== undefined) this.#cache!.set(key, { outcome, before, after });
-    finish(outcome, before, after);
+    this.send(reply, res, started);
+  }
+
+  private send({ request, outcome, text }: Reply, res: ServerResponse, started: number): void {
+    const { metrics, logger } = this.options;
+    res.writeHead(200, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text))]).end(text);
+    metrics.record(outcome, (performance.now() - started) / 1000);
+    if (outcome.result === 'denied') {
+      logger.warn('pod denied', { namespace: request.namespace, appId: outcome.appId, reason: outcome.reason, user: request.userInfo?.username, detail: outcome.message });
+    } else if (outcome.result === 'injected' && logger.isDebugEnabled()) {
+      logger.debug('sidecar injected', { namespace: request.namespace, appId: outcome.appId, uid: request.uid, user: request.userInfo?.username });
+    }
   }
 }
 

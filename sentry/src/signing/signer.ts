@@ -46,15 +46,15 @@ export class LeafSignerCache {
 export class InlineSigner implements Signer {
   readonly #signers = new LeafSignerCache();
 
-  async sign(job: SignJob, issuer: IssuerHandle): Promise<Buffer> {
+  sign(job: SignJob, issuer: IssuerHandle): Promise<Buffer> {
     return signNow(this.#signers, job, issuer);
   }
 
   async close(): Promise<void> {}
 }
 
-export function signNow(signers: LeafSignerCache, job: SignJob, issuer: IssuerHandle): Buffer {
-  const csr = readVerifiedCsr(job.csr);
+export async function signNow(signers: LeafSignerCache, job: SignJob, issuer: IssuerHandle): Promise<Buffer> {
+  const csr = await readVerifiedCsr(job.csr);
   return signers.get(issuer).sign({
     publicKeyInfo: csr.publicKey.der,
     uri: job.uri,

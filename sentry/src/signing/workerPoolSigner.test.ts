@@ -68,7 +68,8 @@ describe('WorkerPoolSigner between bursts', () => {
 
   describe('when the first job comes', () => {
     it('signs it at once while the workers start, and stops them after idleMs without jobs; the next job starts them again', async () => {
-      const pool = new WorkerPoolSigner({ size: 2, logger: silentLogger(), workerScript, idleMs: 300 });
+      // Lone jobs are signed here when the workers are idle (next test); this one looks at the workers themselves.
+      const pool = new WorkerPoolSigner({ size: 2, logger: silentLogger(), workerScript, idleMs: 300, inlineLoneJobs: false });
       try {
         const handle = await issuer(1);
         const csr = await peculiarCsr();
@@ -87,6 +88,67 @@ describe('WorkerPoolSigner between bursts', () => {
         await pool.close();
       }
     });
+  });
+});
+
+describe('WorkerPoolSigner with idle workers', () => {
+  const job = (csr: string | Buffer) => ({ csr: Buffer.from(csr), uri: 'spiffe://public/ns/a/b', dnsNames: [], notBefore: new Date(), notAfter: new Date(Date.now() + 60_000) });
+
+  describe('when a job comes alone', () => {
+    it('signs it on this thread (no thread hops), and sends jobs that come together to the workers', async () => {
+      const pool = new WorkerPoolSigner({ size: 2, logger: silentLogger(), workerScript });
+      try {
+        const handle = await issuer(1);
+        const csrs = await Promise.all(Array.from({ length: 6 }, () => peculiarCsr()));
+        await pool.sign(job(csrs[0]?.pem as string), handle); // starts the workers; signed here meanwhile
+        for (let i = 0; i < 500 && pool.onlineWorkers < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(pool.onlineWorkers).toBe(2);
+
+        const lone = await pool.sign(job(csrs[1]?.pem as string), handle);
+        expect(new X509Certificate(lone).verify(handle.cert.publicKey)).toBe(true);
+        expect(pool.signedHere).toBe(2);
+
+        const together = await Promise.all(csrs.slice(2).map((csr) => pool.sign(job(csr.pem), handle)));
+        together.forEach((der, i) => {
+          const leaf = new X509Certificate(der);
+          expect(leaf.verify(handle.cert.publicKey)).toBe(true);
+          expect(leaf.publicKey.export({ format: 'der', type: 'spki' }).equals(csrs[i + 2]?.publicKeyInfo as Buffer)).toBe(true);
+        });
+        expect(pool.signedHere).toBe(2);
+      } finally {
+        await pool.close();
+      }
+    });
+  });
+
+  describe('when a lone job is refused', () => {
+    it('rejects it with the CsrError, as a worker would', async () => {
+      const pool = new WorkerPoolSigner({ size: 1, logger: silentLogger(), workerScript });
+      try {
+        const handle = await issuer(1);
+        await expect(pool.sign(job('not a csr'), handle)).rejects.toMatchObject({ problem: 'malformed' });
+        for (let i = 0; i < 500 && pool.onlineWorkers < 1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        await expect(pool.sign(job('not a csr'), handle)).rejects.toBeInstanceOf(CsrError);
+        expect(pool.signedHere).toBe(2);
+      } finally {
+        await pool.close();
+      }
+    });
+  });
+});
+
+describe('WorkerPoolSigner when closed', () => {
+  it('rejects jobs still waiting, and new ones', async () => {
+    const pool = new WorkerPoolSigner({ size: 1, logger: silentLogger(), workerScript });
+    const handle = await issuer(1);
+    const csrs = await Promise.all(Array.from({ length: 3 }, () => peculiarCsr()));
+    await pool.sign({ csr: Buffer.from(csrs[0]?.pem as string), uri: 'spiffe://public/ns/a/b', dnsNames: [], notBefore: new Date(), notAfter: new Date(Date.now() + 60_000) }, handle);
+    for (let i = 0; i < 500 && pool.onlineWorkers < 1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const waiting = csrs.map((csr) => pool.sign({ csr: Buffer.from(csr.pem), uri: 'spiffe://public/ns/a/b', dnsNames: [], notBefore: new Date(), notAfter: new Date(Date.now() + 60_000) }, handle));
+    const settled = Promise.allSettled(waiting);
+    await pool.close(); // before the queue is flushed to the worker (at the end of this event-loop turn)
+    expect((await settled).map((outcome) => outcome.status === 'rejected' && (outcome.reason as Error).message)).toEqual(Array(3).fill('the signer is closed'));
+    await expect(pool.sign({ csr: Buffer.from(csrs[0]?.pem as string), uri: 'spiffe://public/ns/a/b', dnsNames: [], notBefore: new Date(), notAfter: new Date() }, handle)).rejects.toThrow('the signer is closed');
   });
 });
 

@@ -1,9 +1,13 @@
-// Signing on worker threads. Jobs go to the worker with the fewest in flight and travel in batches: a worker has at
-// most two batches outstanding (one being signed, one waiting, so it never idles between them); jobs arriving
-// meanwhile wait and go together in the next batch. A message costs about as much as a small job, so under load
-// batches grow and the per-job overhead shrinks; a lone request still goes out at once. Each worker is told about
-// an issuer the first time a job needs it, so a job is always signed by the issuer its response will name. A worker
-// that dies fails its in-flight jobs and is replaced.
+// Signing on worker threads. Jobs wait in one queue until the end of the current event-loop turn (everything that
+// arrived in the same network read), then travel in batches: one transferred buffer per batch each way (see
+// workerProtocol.ts). A worker has at most two batches outstanding (one being signed, one waiting, so it never
+// idles between them); a worker with room takes its share of the queue, the rest waits for the next free slot. A
+// message costs about as much as a small job, so under load batches grow and the per-job overhead shrinks.
+//
+// A job that arrives alone while no worker has anything to do is signed here instead (`inlineLoneJobs`): the
+// event loop has nothing else to do either, and two thread hops (~50–100 µs each when the workers sleep) would be
+// most of the request's latency. Each worker is told about an issuer the first time a job needs it, so a job is
+// always signed by the issuer its response will name. A worker that dies fails its in-flight jobs and is replaced.
 //
 // Workers run only while there is work: each is a V8 isolate of about 7 MiB, and sentry idles most of its life
 // between bursts of starting sidecars. The first job after a quiet spell starts the workers and is signed on this
@@ -14,11 +18,16 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '@tapr/lib';
 import { CsrError } from '../x509/csr.js';
 import { LeafSignerCache, signNow, type IssuerHandle, type SignJob, type Signer } from './signer.js';
-import type { WorkerJob, WorkerResult } from './workerProtocol.js';
+import { decodeResults, encodeJobs, type WorkerJob, type WorkerRequest } from './workerProtocol.js';
 
 interface Pending {
   resolve: (der: Buffer) => void;
   reject: (error: Error) => void;
+}
+
+interface Queued extends Pending {
+  job: SignJob;
+  issuer: IssuerHandle;
 }
 
 interface Slot {
@@ -28,15 +37,13 @@ interface Slot {
   /** Stopped on purpose (idle): its exit is not a failure. */
   stopping: boolean;
   pending: Map<number, Pending>;
-  queue: WorkerJob[];
   issuersSent: Set<number>;
-  /** Issuers to send with the next batch. */
-  newIssuers: IssuerHandle[];
   batchesInFlight: number;
-  flushScheduled: boolean;
 }
 
 const maxBatchesInFlight = 2;
+/** Larger batches would only make the first results of a burst wait longer. */
+const maxBatchSize = 64;
 export const defaultWorkerIdleMs = 30_000;
 
 export interface WorkerPoolOptions {
@@ -46,12 +53,17 @@ export interface WorkerPoolOptions {
   workerScript?: URL;
   /** Workers stop after this long without a job (default 30 s); the next job starts them again. */
   idleMs?: number;
+  /** Sign a job here when it is the only one and the workers are idle (default true). */
+  inlineLoneJobs?: boolean;
 }
 
 export class WorkerPoolSigner implements Signer {
   #slots: Slot[] = [];
   readonly #script: URL;
   readonly #inline = new LeafSignerCache();
+  readonly #inlineLoneJobs: boolean;
+  #queue: Queued[] = [];
+  #flushScheduled = false;
   #nextId = 1;
   #closed = false;
   #lastJob = 0;
@@ -60,6 +72,7 @@ export class WorkerPoolSigner implements Signer {
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.#script = options.workerScript ?? new URL('./signWorker.js', import.meta.url);
+    this.#inlineLoneJobs = options.inlineLoneJobs ?? true;
     if (!existsSync(fileURLToPath(this.#script))) {
       throw new Error(`signing worker ${fileURLToPath(this.#script)} not found (build sentry with tsc, or run with --signing-workers=0)`);
     }
@@ -75,7 +88,7 @@ export class WorkerPoolSigner implements Signer {
     return this.#slots.filter((slot) => slot.online).length;
   }
 
-  /** Jobs signed on this thread because no worker was up yet. */
+  /** Jobs signed on this thread: no worker was up yet, or the job came alone to idle workers. */
   get signedHere(): number {
     return this.#signedHere;
   }
@@ -84,38 +97,12 @@ export class WorkerPoolSigner implements Signer {
     if (this.#closed) return Promise.reject(new Error('the signer is closed'));
     this.#lastJob = Date.now();
     if (this.#slots.length === 0) this.#start();
-    const online = this.#slots.filter((s) => s.online);
-    if (online.length === 0) {
-      // Workers are starting: this job does not wait for them.
-      this.#signedHere++;
-      try {
-        return Promise.resolve(signNow(this.#inline, job, issuer));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    const slot = online.reduce((best, s) => (s.pending.size < best.pending.size ? s : best));
-    const id = this.#nextId++;
+    if (!this.#slots.some((s) => s.online)) return this.#signHere(job, issuer); // workers are starting: no waiting for them
     return new Promise<Buffer>((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      if (!slot.issuersSent.has(issuer.generation)) {
-        slot.issuersSent.add(issuer.generation);
-        slot.newIssuers.push(issuer);
-      }
-      slot.queue.push({
-        id,
-        generation: issuer.generation,
-        // A compact copy: the request's bytes are usually a view into a larger buffer, all of which a message
-        // would otherwise copy.
-        csr: new Uint8Array(job.csr),
-        uri: job.uri,
-        dnsNames: job.dnsNames,
-        notBefore: job.notBefore.getTime(),
-        notAfter: job.notAfter.getTime(),
-      });
-      if (!slot.flushScheduled) {
-        slot.flushScheduled = true;
-        setImmediate(() => this.#flush(slot));
+      this.#queue.push({ job, issuer, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(this.#flushNow);
       }
     });
   }
@@ -123,7 +110,15 @@ export class WorkerPoolSigner implements Signer {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#idleTimer);
+    const closed = new Error('the signer is closed');
+    for (const queued of this.#queue.splice(0)) queued.reject(closed);
+    for (const slot of this.#slots) for (const pending of slot.pending.values()) pending.reject(closed);
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #signHere(job: SignJob, issuer: IssuerHandle): Promise<Buffer> {
+    this.#signedHere++;
+    return signNow(this.#inline, job, issuer);
   }
 
   #start(): void {
@@ -136,7 +131,7 @@ export class WorkerPoolSigner implements Signer {
 
   #stopIfIdle(idleMs: number): void {
     if (Date.now() - this.#lastJob < idleMs) return;
-    if (this.#slots.some((slot) => slot.pending.size > 0 || slot.queue.length > 0)) return;
+    if (this.#queue.length > 0 || this.#slots.some((slot) => slot.pending.size > 0)) return;
     clearInterval(this.#idleTimer);
     this.#idleTimer = undefined;
     const slots = this.#slots;
@@ -148,45 +143,71 @@ export class WorkerPoolSigner implements Signer {
     this.options.logger.debug('signing workers stopped while idle', { idleMs });
   }
 
-  #flush(slot: Slot): void {
-    slot.flushScheduled = false;
-    if (slot.queue.length === 0 || slot.batchesInFlight >= maxBatchesInFlight) return;
-    const jobs = slot.queue;
-    slot.queue = [];
-    const issuers = slot.newIssuers;
-    slot.newIssuers = [];
+  readonly #flushNow = () => {
+    this.#flushScheduled = false;
+    this.#flush(this.#inlineLoneJobs);
+  };
+
+  /**
+   * Hands queued jobs to workers with room: each takes its share, so a burst is spread over all of them. With
+   * `inlineLone`, a lone job while every worker sleeps is signed here (not when a worker has just answered: it is
+   * awake).
+   */
+  #flush(inlineLone = false): void {
+    const queue = this.#queue;
+    if (queue.length === 0) return;
+    const online = this.#slots.filter((s) => s.online);
+    if (inlineLone && queue.length === 1 && online.every((s) => s.batchesInFlight === 0)) {
+      const lone = queue.pop() as Queued;
+      this.#signHere(lone.job, lone.issuer).then(lone.resolve, lone.reject);
+      return;
+    }
+    const share = Math.min(maxBatchSize, Math.ceil(queue.length / Math.max(1, online.length)));
+    for (const slot of online) {
+      if (queue.length === 0) break;
+      if (slot.batchesInFlight < maxBatchesInFlight) this.#send(slot, queue.splice(0, share));
+    }
+  }
+
+  #send(slot: Slot, batch: Queued[]): void {
+    const issuers: IssuerHandle[] = [];
+    const jobs: WorkerJob[] = batch.map(({ job, issuer, resolve, reject }) => {
+      if (!slot.issuersSent.has(issuer.generation)) {
+        slot.issuersSent.add(issuer.generation);
+        issuers.push(issuer);
+      }
+      const id = this.#nextId++;
+      slot.pending.set(id, { resolve, reject });
+      return { id, generation: issuer.generation, csr: job.csr, uri: job.uri, dnsNames: job.dnsNames, notBefore: job.notBefore.getTime(), notAfter: job.notAfter.getTime() };
+    });
+    const packed = encodeJobs(jobs);
     slot.batchesInFlight++;
-    slot.worker.postMessage(issuers.length ? { issuers, jobs } : { jobs });
+    const request: WorkerRequest<IssuerHandle> = issuers.length ? { issuers, jobs: packed } : { jobs: packed };
+    slot.worker.postMessage(request, [packed]);
   }
 
   #spawn(): Slot {
     const worker = new Worker(this.#script);
     worker.unref();
-    const slot: Slot = {
-      worker,
-      online: false,
-      stopping: false,
-      pending: new Map(),
-      queue: [],
-      issuersSent: new Set(),
-      newIssuers: [],
-      batchesInFlight: 0,
-      flushScheduled: false,
-    };
-    worker.once('online', () => (slot.online = true));
-    worker.on('message', (results: WorkerResult[]) => {
+    const slot: Slot = { worker, online: false, stopping: false, pending: new Map(), issuersSent: new Set(), batchesInFlight: 0 };
+    worker.once('online', () => {
+      slot.online = true;
+      this.#flush(); // jobs may be waiting for a replaced worker
+    });
+    worker.on('message', (results: ArrayBuffer) => {
       slot.batchesInFlight--;
-      this.#flush(slot);
-      for (const result of results) {
+      this.#flush(); // the next batch first, so the worker does not wait while these results are handed out
+      decodeResults(results, (result) => {
         const pending = slot.pending.get(result.id);
-        if (!pending) continue;
+        if (!pending) return;
         slot.pending.delete(result.id);
         if (result.der) pending.resolve(Buffer.from(result.der.buffer, result.der.byteOffset, result.der.byteLength));
         else if (result.error && result.error.problem !== 'internal') pending.reject(new CsrError(result.error.problem, result.error.message));
         else pending.reject(new Error(result.error?.message ?? 'signing worker returned nothing'));
-      }
+      });
     });
     const fail = (error: Error) => {
+      slot.batchesInFlight = 0;
       for (const pending of slot.pending.values()) pending.reject(new Error(`signing worker failed: ${error.message}`, { cause: error }));
       slot.pending.clear();
       if (this.#closed || slot.stopping) return;

@@ -1,14 +1,16 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CsrError, csrDer, parseCsr, readVerifiedCsr, verifyCsr } from './csr.js';
 import { encodePem } from '@tapr/lib/security/pem';
+import { Tag, encodeOid, sequence, tlv } from '@tapr/lib/security/der';
 import { opensslCsr, peculiarCsr } from '../testing/csr.js';
 
-function refusal(fn: () => unknown): CsrError {
+async function refusal(fn: () => unknown): Promise<CsrError> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     if (error instanceof CsrError) return error;
     throw error;
@@ -27,27 +29,51 @@ function opensslCsrWith(args: string[]): Buffer {
   }
 }
 
+/** A P-256 CSR whose public key is a compressed point (allowed by RFC 5480; OpenSSL's CLI never writes one). */
+function compressedPointCsr(): { der: Buffer; spki: Buffer } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const y = Buffer.from(jwk.y as string, 'base64url');
+  const point = Buffer.concat([Uint8Array.of(0x02 | ((y[31] as number) & 1)), Buffer.from(jwk.x as string, 'base64url')]);
+  const spki = sequence(sequence(encodeOid('1.2.840.10045.2.1'), encodeOid('1.2.840.10045.3.1.7')), tlv(Tag.bitString, Uint8Array.of(0), point));
+  const info = sequence(Uint8Array.of(Tag.integer, 1, 0), sequence(), spki, tlv(0xa0));
+  const signature = sign('sha256', info, privateKey);
+  return { der: sequence(info, sequence(encodeOid('1.2.840.10045.4.3.2')), tlv(Tag.bitString, Uint8Array.of(0), signature)), spki };
+}
+
 describe('reading a CSR', () => {
   describe('when it is well formed and self-signed', () => {
     it.each([
       ['openssl EC P-256', () => opensslCsr('ec')],
       ['openssl RSA 2048', () => opensslCsr('rsa')],
-    ])('accepts the %s CSR and returns its public key', (_name, make) => {
+    ])('accepts the %s CSR and returns its public key', async (_name, make) => {
       const csr = make();
-      const parsed = readVerifiedCsr(Buffer.from(csr.pem));
+      const parsed = await readVerifiedCsr(Buffer.from(csr.pem));
       expect(parsed.publicKey.der.equals(csr.publicKeyInfo)).toBe(true);
     });
 
     it('accepts a CSR made with @peculiar/x509 (our own services) as PEM, as legacy "CERTIFICATE" PEM and as DER', async () => {
       const csr = await peculiarCsr();
-      expect(readVerifiedCsr(Buffer.from(csr.pem)).publicKey.kind).toBe('ec');
-      expect(readVerifiedCsr(Buffer.from(encodePem('CERTIFICATE', csr.der))).publicKey.curve).toBe('P-256');
-      expect(readVerifiedCsr(csr.der).publicKey.der.equals(csr.publicKeyInfo)).toBe(true);
+      expect((await readVerifiedCsr(Buffer.from(csr.pem))).publicKey.kind).toBe('ec');
+      expect((await readVerifiedCsr(Buffer.from(encodePem('CERTIFICATE', csr.der)))).publicKey.curve).toBe('P-256');
+      expect((await readVerifiedCsr(csr.der)).publicKey.der.equals(csr.publicKeyInfo)).toBe(true);
+    });
+
+    it.each([
+      ['P-384', 'ec_paramgen_curve:P-384'],
+      ['P-521', 'ec_paramgen_curve:P-521'],
+    ])('accepts an EC %s CSR', async (curve, option) => {
+      expect((await readVerifiedCsr(opensslCsrWith(['-newkey', 'ec', '-pkeyopt', option]))).publicKey.curve).toBe(curve);
+    });
+
+    it('accepts an EC key given as a compressed point and certifies it as sent', async () => {
+      const csr = compressedPointCsr();
+      expect((await readVerifiedCsr(csr.der)).publicKey.der.equals(csr.spki)).toBe(true);
     });
 
     it('takes the first PEM block and ignores text around it, as Go does', async () => {
       const csr = await peculiarCsr();
-      expect(() => readVerifiedCsr(Buffer.from(`some text\n${csr.pem}\ntrailing`))).not.toThrow();
+      await expect(readVerifiedCsr(Buffer.from(`some text\n${csr.pem}\ntrailing`))).resolves.toBeDefined();
     });
   });
 
@@ -58,27 +84,40 @@ describe('reading a CSR', () => {
       ['plain text', Buffer.from('hello'), 'neither a PEM block nor DER'],
       ['truncated DER', Buffer.from([0x30, 0x82, 0x01, 0x00, 0x30]), 'truncated CertificationRequest'],
       ['DER with a long-form length that is not minimal', Buffer.from([0x30, 0x81, 0x05, 1, 2, 3, 4, 5]), 'non-minimal length'],
-    ])('refuses %s as malformed, saying why', (_name, input, message) => {
-      const error = refusal(() => readVerifiedCsr(input));
+    ])('refuses %s as malformed, saying why', async (_name, input, message) => {
+      const error = await refusal(() => readVerifiedCsr(input));
       expect(error.problem).toBe('malformed');
       expect(error.message).toContain(message);
     });
 
     it('refuses a certificate request with trailing bytes', async () => {
       const csr = await peculiarCsr();
-      const error = refusal(() => parseCsr(Buffer.concat([csr.der, Buffer.from([0])])));
+      const error = await refusal(() => parseCsr(Buffer.concat([csr.der, Buffer.from([0])])));
       expect(error.problem).toBe('malformed');
     });
   });
 
+  describe('when the public key is not a point on its curve', () => {
+    it('refuses the CSR as malformed before checking the signature', async () => {
+      const csr = opensslCsr('ec');
+      const offCurve = Buffer.from(csr.der);
+      // The SPKI ends with the point's y coordinate; a changed last byte leaves a point that is not on P-256.
+      const yEnd = csr.der.indexOf(csr.publicKeyInfo) + csr.publicKeyInfo.length - 1;
+      offCurve[yEnd] = (offCurve[yEnd] as number) ^ 0x01;
+      const error = await refusal(() => readVerifiedCsr(offCurve));
+      expect(error.problem).toBe('malformed');
+      expect(error.message).toContain('invalid public key');
+    });
+  });
+
   describe('when the signature does not match', () => {
-    it('refuses a CSR whose signed part was altered', () => {
+    it('refuses a CSR whose signed part was altered', async () => {
       const csr = opensslCsr('ec');
       const tampered = Buffer.from(csr.der);
       // The subject is inside the signed part; changing one letter keeps the DER valid and breaks the signature.
       const at = tampered.indexOf('attacker');
       tampered[at] = 'A'.charCodeAt(0);
-      const error = refusal(() => readVerifiedCsr(tampered));
+      const error = await refusal(() => readVerifiedCsr(tampered));
       expect(error.problem).toBe('bad-signature');
     });
 
@@ -87,33 +126,33 @@ describe('reading a CSR', () => {
       const b = await peculiarCsr();
       const parsedA = parseCsr(a.der);
       const parsedB = parseCsr(b.der);
-      const error = refusal(() => verifyCsr({ ...parsedA, signature: parsedB.signature }));
+      const error = await refusal(() => verifyCsr({ ...parsedA, signature: parsedB.signature }));
       expect(error.problem).toBe('bad-signature');
       expect(error.message).toBe('invalid signature: the CSR is not signed by the key it contains');
     });
   });
 
   describe('when the algorithms are weak or unsupported', () => {
-    it('refuses a SHA-1 signature', () => {
-      const error = refusal(() => readVerifiedCsr(opensslCsrWith(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-sha1'])));
+    it('refuses a SHA-1 signature', async () => {
+      const error = await refusal(() => readVerifiedCsr(opensslCsrWith(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-sha1'])));
       expect(error.problem).toBe('unsupported');
       expect(error.message).toContain('ECDSA-SHA1 is too weak');
     });
 
-    it('refuses an RSA key under 2048 bits', () => {
-      const error = refusal(() => readVerifiedCsr(opensslCsrWith(['-newkey', 'rsa:1024'])));
+    it('refuses an RSA key under 2048 bits', async () => {
+      const error = await refusal(() => readVerifiedCsr(opensslCsrWith(['-newkey', 'rsa:1024'])));
       expect(error.problem).toBe('unsupported');
       expect(error.message).toContain('RSA key of 1024 bits is not accepted');
     });
 
-    it('refuses a curve other than P-256/P-384/P-521', () => {
-      const error = refusal(() => readVerifiedCsr(opensslCsrWith(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1'])));
+    it('refuses a curve other than P-256/P-384/P-521', async () => {
+      const error = await refusal(() => readVerifiedCsr(opensslCsrWith(['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp256k1'])));
       expect(error.problem).toBe('unsupported');
       expect(error.message).toContain('unsupported elliptic curve');
     });
 
-    it('accepts Ed25519', () => {
-      expect(readVerifiedCsr(opensslCsrWith(['-newkey', 'ed25519'])).publicKey.kind).toBe('ed25519');
+    it('accepts Ed25519', async () => {
+      expect((await readVerifiedCsr(opensslCsrWith(['-newkey', 'ed25519']))).publicKey.kind).toBe('ed25519');
     });
   });
 });

@@ -98,10 +98,10 @@ export function parseCsr(der: Buffer): ParsedCsr {
 }
 
 /** Checks the CSR's self-signature (proof that the requester holds the private key); throws CsrError('bad-signature'). */
-export function verifyCsr(csr: ParsedCsr): void {
+export async function verifyCsr(csr: ParsedCsr): Promise<void> {
   let key;
   try {
-    key = importPublicKey(csr.publicKey);
+    key = await importPublicKey(csr.publicKey);
   } catch (error) {
     throw new CsrError('malformed', `failed to parse certificate signing request: invalid public key: ${(error as Error).message}`, { cause: error });
   }
@@ -115,8 +115,8 @@ export function verifyCsr(csr: ParsedCsr): void {
 }
 
 /** csrDer → parseCsr → verifyCsr: the whole check a request's CSR goes through. */
-export function readVerifiedCsr(bytes: Uint8Array): ParsedCsr {
+export async function readVerifiedCsr(bytes: Uint8Array): Promise<ParsedCsr> {
   const csr = parseCsr(csrDer(bytes));
-  verifyCsr(csr);
+  await verifyCsr(csr);
   return csr;
 }

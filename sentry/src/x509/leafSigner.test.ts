@@ -34,7 +34,7 @@ describe('LeafSigner', () => {
     let der: Buffer;
     beforeAll(async () => {
       csr = await peculiarCsr();
-      der = signer.sign({ publicKeyInfo: readVerifiedCsr(Buffer.from(csr.pem)).publicKey.der, uri: spiffeId, dnsNames: [], notBefore, notAfter });
+      der = signer.sign({ publicKeyInfo: (await readVerifiedCsr(Buffer.from(csr.pem))).publicKey.der, uri: spiffeId, dnsNames: [], notBefore, notAfter });
     });
 
     it('produces a certificate Node verifies with the issuer key and accepts as issued by it', () => {
@@ -110,9 +110,9 @@ describe('LeafSigner', () => {
   });
 
   describe('when the CSR holds an RSA or P-384 key made by openssl', () => {
-    it.each(['rsa', 'ec-p384'] as const)('certifies the %s key unchanged', (kind) => {
+    it.each(['rsa', 'ec-p384'] as const)('certifies the %s key unchanged', async (kind) => {
       const csr = opensslCsr(kind);
-      const der = signer.sign({ publicKeyInfo: readVerifiedCsr(Buffer.from(csr.pem)).publicKey.der, uri: spiffeId, dnsNames: [], notBefore: new Date(), notAfter: new Date(Date.now() + 60_000) });
+      const der = signer.sign({ publicKeyInfo: (await readVerifiedCsr(Buffer.from(csr.pem))).publicKey.der, uri: spiffeId, dnsNames: [], notBefore: new Date(), notAfter: new Date(Date.now() + 60_000) });
       const cert = new X509Certificate(der);
       expect(cert.publicKey.export({ format: 'der', type: 'spki' }).equals(csr.publicKeyInfo)).toBe(true);
       expect(cert.verify(ca.issuerCert.publicKey)).toBe(true);

@@ -56,3 +56,28 @@ export const reviewBody = JSON.stringify({
   },
 });
 
+/**
+ * What varies between the requests of a run (every request always gets a uid of its own, as from the API server):
+ * - replicas: nothing else — the pods of one ReplicaSet (or Job) scale-up, answered once and reused;
+ * - pods: the pod (a label), not what the sidecar is built from — every answer is built afresh, as for the pods
+ *   of a StatefulSet or DaemonSet (own names, own node affinity) or the first pod of each new ReplicaSet;
+ * - apps: the app (app id, and so the daprd container) — every answer and every sidecar differs.
+ */
+export const workloads = ['replicas', 'pods', 'apps'];
+
+const uidText = '705ab4f5-6393-11e8-b7cc-42010a800002';
+
+/** The body of the n-th request of a workload. */
+export function requestBody(workload, n) {
+  const body = reviewBody.replace(uidText, `${uidText.slice(0, -12)}${String(n).padStart(12, '0')}`);
+  switch (workload) {
+    case 'replicas':
+      return body;
+    case 'pods':
+      return body.replace('"pod-template-hash":"7d4f8b9c5"', `"pod-template-hash":"h${n}"`);
+    case 'apps':
+      return body.replaceAll('"orders"', `"orders-${n}"`);
+    default:
+      throw new Error(`unknown workload ${workload}: expected one of ${workloads.join(', ')}`);
+  }
+}

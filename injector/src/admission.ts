@@ -6,6 +6,7 @@ import { describeProblem, injectionRequested, readSidecarSettings, type Annotati
 import type { CallerAuthorisation, UserInfo } from './callerAuthorisation.js';
 import { diffPatch, type Operation } from './jsonPatch.js';
 import type { ContainerJson, PodJson } from './kubeTypes.js';
+import { LruMap } from './lru.js';
 import { hasSidecar, injectSidecar, podReferenceProblems } from './podMutation.js';
 import type { SidecarTemplate } from './sidecarContainer.js';
 
@@ -28,6 +29,23 @@ export type Outcome =
   | { result: 'injected'; appId: string; patch: Operation[] }
   | { result: 'denied'; appId: string; reason: DenialReason; code: 400 | 403 | 500; message: string };
 
+/** What the metrics and logs need of an outcome; a cached answer keeps this rather than the patch. */
+export type OutcomeSummary =
+  | { result: 'ignored' }
+  | { result: 'unchanged' | 'injected'; appId: string }
+  | { result: 'denied'; appId: string; reason: DenialReason; message: string };
+
+export function summarise(outcome: Outcome): OutcomeSummary {
+  switch (outcome.result) {
+    case 'injected':
+      return { result: 'injected', appId: outcome.appId };
+    case 'denied':
+      return { result: 'denied', appId: outcome.appId, reason: outcome.reason, message: outcome.message };
+    default:
+      return outcome;
+  }
+}
+
 export interface AdmissionOptions {
   template: SidecarTemplate;
   authorisation: CallerAuthorisation;
@@ -40,7 +58,13 @@ export interface AdmissionOptions {
 
 export class Admission {
   #anchors = '';
+  #mtlsEnabled = false;
+  #authorisationVersion = -1;
   #anchorsVersion = 0;
+  #generation = '';
+  // daprd containers by what they are built from (podMutation.ts): the pods of a StatefulSet or DaemonSet, or a
+  // new ReplicaSet of a Deployment, differ (so the answer cache misses) but share their sidecar.
+  readonly #sidecars = new LruMap<string, ContainerJson>(128);
 
   constructor(private readonly options: AdmissionOptions) {}
 
@@ -50,11 +74,16 @@ export class Admission {
    */
   generation(): string {
     const anchors = this.options.trustAnchors();
-    if (anchors !== this.#anchors) {
+    const mtlsEnabled = this.options.mtlsEnabled();
+    const authorisationVersion = this.options.authorisation.version;
+    if (anchors !== this.#anchors || mtlsEnabled !== this.#mtlsEnabled || authorisationVersion !== this.#authorisationVersion) {
+      if (anchors !== this.#anchors) this.#anchorsVersion++;
       this.#anchors = anchors;
-      this.#anchorsVersion++;
+      this.#mtlsEnabled = mtlsEnabled;
+      this.#authorisationVersion = authorisationVersion;
+      this.#generation = `${this.#anchorsVersion}.${mtlsEnabled ? 1 : 0}.${authorisationVersion}`;
     }
-    return `${this.#anchorsVersion}.${this.options.mtlsEnabled() ? 1 : 0}.${this.options.authorisation.version}`;
+    return this.#generation;
   }
 
   review(request: AdmissionRequest): Outcome | Promise<Outcome> {
@@ -96,11 +125,17 @@ export class Admission {
     problems.push(...podReferenceProblems(pod, settings));
     if (problems.length > 0) return invalid(appId, problems);
 
-    const trustAnchorsPem = this.options.trustAnchors();
+    // The anchors and mTLS setting the generation names, so the sidecar key below describes what is built.
+    const generation = this.generation();
+    const trustAnchorsPem = this.#anchors;
+    const mtlsEnabled = this.#mtlsEnabled;
     if (!trustAnchorsPem) {
       return { result: 'denied', appId, reason: 'no_trust_anchors', code: 500, message: 'the injector has no trust anchors loaded yet; retry shortly' };
     }
     const namespace = request.namespace || pod.metadata?.namespace || 'default';
+    // Settings come from the annotations alone: with the app id, namespace and generation they are all the
+    // sidecar is built from besides the pod (whose part podMutation.ts adds to the key).
+    const sidecarKey = `${generation}\u0000${namespace}\u0000${appId}\u0000${JSON.stringify(annotations)}`;
     const mutate = (injectedComponents?: ContainerJson[]): Outcome => {
       const mutated = injectSidecar(this.options.template, {
         pod,
@@ -108,8 +143,9 @@ export class Admission {
         appId,
         namespace,
         trustAnchorsPem,
-        mtlsEnabled: this.options.mtlsEnabled(),
+        mtlsEnabled,
         injectedComponents,
+        sidecars: { cache: this.#sidecars, key: sidecarKey },
       });
       return { result: 'injected', appId, patch: diffPatch(pod, mutated) };
     };

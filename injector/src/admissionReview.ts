@@ -2,6 +2,7 @@
 // out of a body and writing the response the API server expects — uid echoed, patch base64-encoded JSON Patch,
 // denials as a Status whose message the user sees ("admission webhook … denied the request: <message>").
 import type { AdmissionRequest, Outcome } from './admission.js';
+import { patchJson } from './jsonPatch.js';
 
 const apiVersions = new Set(['admission.k8s.io/v1', 'admission.k8s.io/v1beta1']);
 
@@ -36,26 +37,41 @@ export function parseAdmissionReview(body: string): ParsedReview {
 }
 
 /**
- * The response, split around the uid (`before + JSON.stringify(uid) + after`), so a cached answer can be reused for
- * another request with the same object. Written by concatenation: the patch is serialised once.
+ * An answer ready to send for any request with the same object: the response text before and after the uid
+ * (`head + JSON.stringify(uid) + tail`). The patch is serialised and base64-encoded once. Kept as text rather
+ * than bytes: a Buffer past 4 kB is an allocation of its own, dearer than encoding the text into the socket.
  */
-export function admissionResponseParts(apiVersion: string, outcome: Outcome): { before: string; after: string } {
-  const before = `{"apiVersion":${JSON.stringify(apiVersion)},"kind":"AdmissionReview","response":{"uid":`;
+export interface EncodedAnswer {
+  head: string;
+  tail: string;
+}
+
+const headFor = (apiVersion: string) => `{"apiVersion":${JSON.stringify(apiVersion)},"kind":"AdmissionReview","response":{"uid":`;
+const heads = new Map([...apiVersions].map((apiVersion) => [apiVersion, headFor(apiVersion)]));
+
+export function encodeAnswer(apiVersion: string, outcome: Outcome): EncodedAnswer {
+  const head = heads.get(apiVersion) ?? headFor(apiVersion);
   switch (outcome.result) {
-    case 'injected':
-      return { before, after: `,"allowed":true,"patchType":"JSONPatch","patch":"${Buffer.from(JSON.stringify(outcome.patch)).toString('base64')}"}}` };
+    case 'injected': {
+      const patch = Buffer.from(patchJson(outcome.patch)).toString('base64');
+      return { head, tail: `,"allowed":true,"patchType":"JSONPatch","patch":"${patch}"}}` };
+    }
     case 'denied': {
       const status = { status: 'Failure', code: outcome.code, reason: statusReasons[outcome.code], message: outcome.message };
-      return { before, after: `,"allowed":false,"status":${JSON.stringify(status)}}}` };
+      return { head, tail: `,"allowed":false,"status":${JSON.stringify(status)}}}` };
     }
     default:
-      return { before, after: ',"allowed":true}}' };
+      return { head, tail: ',"allowed":true}}' };
   }
 }
 
+/** The response for one request. */
+export function answerText(answer: EncodedAnswer, uid: string): string {
+  return answer.head + JSON.stringify(uid) + answer.tail;
+}
+
 export function admissionResponse(apiVersion: string, uid: string, outcome: Outcome): string {
-  const { before, after } = admissionResponseParts(apiVersion, outcome);
-  return before + JSON.stringify(uid) + after;
+  return answerText(encodeAnswer(apiVersion, outcome), uid);
 }
 
 const statusReasons = { 400: 'BadRequest', 403: 'Forbidden', 500: 'InternalError' } as const;

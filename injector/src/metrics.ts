@@ -1,6 +1,6 @@
 // The injector's Prometheus metrics: Dapr's three counters (spec §11.8) plus an admission latency histogram.
 import { Counter, Histogram, type Registry } from '@tapr/lib';
-import type { Outcome } from './admission.js';
+import type { OutcomeSummary } from './admission.js';
 
 export class InjectorMetrics {
   readonly requests: Counter;
@@ -35,7 +35,7 @@ export class InjectorMetrics {
     });
   }
 
-  record(outcome: Outcome | { result: 'malformed' }, seconds: number): void {
+  record(outcome: OutcomeSummary | { result: 'malformed' }, seconds: number): void {
     this.duration.observe({ result: outcome.result }, seconds);
     if (outcome.result === 'injected') this.succeeded.inc({ app_id: outcome.appId });
     else if (outcome.result === 'denied') this.failed.inc({ app_id: outcome.appId, reason: outcome.reason });

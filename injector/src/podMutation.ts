@@ -13,8 +13,11 @@ import {
   tokenVolumeName,
   unixDomainSocketDaprdPath,
   unixDomainSocketVolumeName,
+  type SidecarRequest,
   type SidecarTemplate,
 } from './sidecarContainer.js';
+import { rememberJson } from './jsonPatch.js';
+import type { LruMap } from './lru.js';
 
 export interface MutationInput {
   pod: PodJson;
@@ -25,6 +28,12 @@ export interface MutationInput {
   mtlsEnabled: boolean;
   /** Containers of the namespace's pluggable Components (`dapr.io/inject-pluggable-components`). */
   injectedComponents?: ContainerJson[];
+  /**
+   * Built daprd containers to reuse, and the key of what the container is built from besides the pod (settings,
+   * app id, namespace, trust anchors, mTLS): equal keys must mean equal inputs. Reused containers are shared by
+   * the patches that add them and never modified.
+   */
+  sidecars?: { cache: LruMap<string, ContainerJson>; key: string };
 }
 
 export function hasSidecar(pod: PodJson): boolean {
@@ -98,18 +107,17 @@ export function injectSidecar(template: SidecarTemplate, input: MutationInput): 
     }
   }
 
-  containers.push(
-    template.container({
-      settings,
-      appId: input.appId,
-      namespace: input.namespace,
-      pod,
-      trustAnchorsPem: input.trustAnchorsPem,
-      mtlsEnabled: input.mtlsEnabled,
-      volumeMounts: daprdMounts,
-      componentSocketsMount,
-    }),
-  );
+  const sidecarRequest: SidecarRequest = {
+    settings,
+    appId: input.appId,
+    namespace: input.namespace,
+    pod,
+    trustAnchorsPem: input.trustAnchorsPem,
+    mtlsEnabled: input.mtlsEnabled,
+    volumeMounts: daprdMounts,
+    componentSocketsMount,
+  };
+  containers.push(sidecarFor(template, sidecarRequest, input.sidecars));
 
   const appEnv: EnvVarJson[] = [
     { name: 'DAPR_HTTP_PORT', value: String(sidecarHttpPort) },
@@ -146,6 +154,21 @@ export function injectSidecar(template: SidecarTemplate, input: MutationInput): 
     },
     spec,
   };
+}
+
+/** The daprd container: built, or reused when one was built from the same inputs. */
+function sidecarFor(template: SidecarTemplate, request: SidecarRequest, sidecars: MutationInput['sidecars']): ContainerJson {
+  if (!sidecars) return template.container(request);
+  // Of the pod, the container depends on its tolerations and on whether it has component sockets (the mounts
+  // come from the settings); the rest is in the caller's key.
+  const key = `${sidecars.key}\u0000${template.keepsEntrypoint(request.pod) ? 1 : 0}${request.componentSocketsMount ? 1 : 0}`;
+  let container = sidecars.cache.get(key);
+  if (container === undefined) {
+    container = template.container(request);
+    rememberJson(container);
+    sidecars.cache.set(key, container);
+  }
+  return container;
 }
 
 /** Adds the env vars the container does not define yet; user values always win. */

@@ -1,6 +1,6 @@
 import { ReviewCache } from './reviewCache.js';
 
-const answer = (n: number) => ({ outcome: { result: 'ignored' as const }, before: `b${n}`, after: `a${n}` });
+const answer = (n: number) => ({ outcome: { result: 'ignored' as const }, answer: { head: `h${n}`, tail: `t${n}` } });
 
 describe('ReviewCache', () => {
   describe('when two requests differ only in their uid', () => {

@@ -1,23 +1,29 @@
-// Answers for identical admission requests. The replicas a ReplicaSet (or Job, StatefulSet) creates reach the
-// webhook as byte-identical requests apart from the request uid — the pod has no name yet — so a scale-up to 100
-// replicas needs the sidecar built once. The key is the request body without its uid, plus the generation of
+// Answers for identical admission requests. The replicas a ReplicaSet (or a Job) creates reach the webhook as
+// byte-identical requests apart from the request uid — the pod has no name yet — so a scale-up to 100 replicas
+// needs the answer built once. (A StatefulSet's or DaemonSet's pods differ — names, node affinity — and reuse
+// only the daprd container: sidecarCache in admission.ts.) The key is the request body without its uid, plus the generation of
 // everything else the answer depends on (trust anchors, mTLS setting, allowed controller UIDs); the value is the
-// outcome and the response around the uid. Bounded in entries and in body size; least recently used goes first.
-import type { Outcome } from './admission.js';
+// outcome's summary and the encoded response around the uid (not the patch: entries live long enough to be
+// copied by the garbage collector, so they stay small). Bounded in entries and in body size; least recently used
+// goes first.
+import type { OutcomeSummary } from './admission.js';
+import type { EncodedAnswer } from './admissionReview.js';
+import { LruMap } from './lru.js';
 
 export interface CachedAnswer {
-  outcome: Outcome;
-  before: string;
-  after: string;
+  outcome: OutcomeSummary;
+  answer: EncodedAnswer;
 }
 
 export class ReviewCache {
-  readonly #entries = new Map<string, CachedAnswer>();
+  readonly #entries: LruMap<string, CachedAnswer>;
 
   constructor(
-    private readonly maxEntries = 128,
+    maxEntries = 128,
     private readonly maxBodyBytes = 16 * 1024,
-  ) {}
+  ) {
+    this.#entries = new LruMap(maxEntries);
+  }
 
   /** The cache key for a request, or undefined when the body is too large to keep. */
   key(body: string, uid: string, generation: string): string | undefined {
@@ -29,18 +35,11 @@ export class ReviewCache {
   }
 
   get(key: string): CachedAnswer | undefined {
-    const answer = this.#entries.get(key);
-    if (answer) {
-      this.#entries.delete(key);
-      this.#entries.set(key, answer);
-    }
-    return answer;
+    return this.#entries.get(key);
   }
 
   set(key: string, answer: CachedAnswer): void {
-    this.#entries.delete(key);
     this.#entries.set(key, answer);
-    if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
   }
 
   get size(): number {

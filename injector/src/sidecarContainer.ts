@@ -164,13 +164,18 @@ export class SidecarTemplate {
       },
     };
     if (volumeMounts.length > 0) container.volumeMounts = volumeMounts;
-    if (tolerates(request.pod.spec?.tolerations, env.ignoreEntrypointTolerations)) {
+    if (this.keepsEntrypoint(request.pod)) {
       container['command'] = command;
       container['args'] = args;
     }
     const resources = resourceRequirements(s);
     if (resources) container['resources'] = resources;
     return container;
+  }
+
+  /** Whether the pod tolerates one of IGNORE_ENTRYPOINT_TOLERATIONS: daprd then gets `command: ["/daprd"]`. */
+  keepsEntrypoint(pod: PodJson): boolean {
+    return tolerates(pod.spec?.tolerations, this.environment.ignoreEntrypointTolerations);
   }
 
   /** daprd's flags in the order Dapr's injector writes them. */

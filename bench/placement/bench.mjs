@@ -10,15 +10,29 @@
 //   the same final table. Run once with tapr's batching defaults and once with batching off (a round per change,
 //   Dapr 1.17's scheduling).
 import { spawn, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const binary = path.resolve(here, '../../placement/dist/src/main.js');
+// TLS=1: the service with mTLS (tlsServer.mjs: the same service, its SVID from a test CA); the sidecars present
+// client certificates. CLIENT=grpc-js: the simulated sidecars on grpc-js instead of node:http2 (slower; see
+// sidecars.mjs). DECODE=1: every simulated sidecar also decodes every table it receives.
+const tls = process.env.TLS === '1';
+const client = process.env.CLIENT ?? 'http2';
+if (tls && client === 'grpc-js') throw new Error('TLS=1 needs the node:http2 sidecars (CLIENT unset)');
 const [scenario = 'disseminate', sizesText = '100,1000,5000'] = process.argv.slice(2);
 const sizes = sizesText.split(',').map(Number);
 const workers = Number(process.env.WORKERS ?? 2);
+// Extra node arguments for the server and the workers (e.g. `--import <preload>` to profile them; PROFILE=1 sends
+// both SIGUSR2 around the measured changes).
+const serverNodeArgs = (process.env.SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// Extra placement flags, e.g. PLACEMENT_FLAGS=--table-host-fields=routing.
+const placementFlags = (process.env.PLACEMENT_FLAGS ?? '').split(' ').filter(Boolean);
+const workerNodeArgs = (process.env.WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const connectionsPerWorker = Number(process.env.CONNECTIONS ?? 16);
 
 const nowNs = () => Number(process.hrtime.bigint());
@@ -57,10 +71,11 @@ async function waitFor(probe, what, timeoutMs = 120_000, describe = undefined) {
 
 async function startPlacement(extraFlags) {
   const [port, healthz, metrics] = await Promise.all([freePort(), freePort(), freePort()]);
+  const tlsDir = tls ? mkdtempSync(path.join(tmpdir(), 'placement-bench-tls-')) : undefined;
   const child = spawn(
     process.execPath,
-    [binary, `--port=${port}`, '--listen-address=127.0.0.1', `--healthz-port=${healthz}`, `--metrics-port=${metrics}`, '--log-level=warn', '--settle-quiet-period=100ms', ...extraFlags],
-    { stdio: ['ignore', 'inherit', 'inherit'], env: { NAMESPACE: 'default' } },
+    [...serverNodeArgs, tls ? path.join(here, 'tlsServer.mjs') : binary, `--port=${port}`, '--listen-address=127.0.0.1', `--healthz-port=${healthz}`, `--metrics-port=${metrics}`, '--log-level=warn', '--settle-quiet-period=100ms', ...extraFlags, ...placementFlags],
+    { stdio: ['ignore', 'inherit', 'inherit'], env: { NAMESPACE: 'default', ...(tlsDir ? { TLS_DIR: tlsDir } : {}) } },
   );
   children.add(child);
   await waitFor(async () => (await fetch(`http://127.0.0.1:${healthz}/healthz`).catch(() => undefined))?.status === 200, 'placement to be healthy');
@@ -85,26 +100,43 @@ async function startPlacement(extraFlags) {
   const stop = async () => {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
+    if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
   };
-  return { address: `127.0.0.1:${port}`, scrape, stop };
+  return { address: `127.0.0.1:${port}`, tlsDir, scrape, stop, signal: (name) => child.kill(name) };
 }
 
-/** Worker processes and what every simulated host currently holds. */
-async function startFleet(address) {
-  const held = new Map(); // idx → { version, tableBytes, at }
+/** Worker processes and what every simulated host currently holds (and has received). */
+async function startFleet(placement) {
+  const held = new Map(); // idx → { version, tableBytes, at } of the last unlock
+  const received = new Map(); // idx → { version, tableBytes, at } of the last whole update frame
+  const decoded = new Map(); // idx → { version, at } of the last table decoded (DECODE=1)
   const live = new Set();
   const procs = [];
+  const statsWaiters = [];
   for (let w = 0; w < workers; w++) {
-    const worker = fork(path.join(here, 'sidecars.mjs'), [], {
-      env: { ...process.env, PLACEMENT_ADDRESS: address, CONNECTIONS: String(connectionsPerWorker) },
+    const worker = fork(path.join(here, client === 'grpc-js' ? 'sidecarsGrpcJs.mjs' : 'sidecars.mjs'), [], {
+      env: {
+        ...process.env,
+        PLACEMENT_ADDRESS: placement.address,
+        CONNECTIONS: String(connectionsPerWorker),
+        ...(placement.tlsDir ? { TLS_DIR: placement.tlsDir } : {}),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: workerNodeArgs,
     });
     children.add(worker);
     worker.on('message', (message) => {
+      if (message.type === 'stats') statsWaiters.shift()?.(message);
       if (message.type !== 'events') return;
       for (const [idx, kind, version, tableBytes, at] of message.events) {
-        if (kind === 'u') held.set(idx, { version, tableBytes, at });
-        else held.delete(idx);
+        if (kind === 'u') held.set(idx, { version, tableBytes: received.get(idx)?.tableBytes ?? tableBytes, at });
+        else if (kind === 'r') received.set(idx, { version, tableBytes, at });
+        else if (kind === 'd') decoded.set(idx, { version, at });
+        else {
+          held.delete(idx);
+          received.delete(idx);
+          decoded.delete(idx);
+        }
       }
     });
     await new Promise((resolve) => worker.once('message', resolve));
@@ -113,7 +145,36 @@ async function startFleet(address) {
   const name = (idx) => `10.${(idx >> 16) & 255}.${(idx >> 8) & 255}.${idx & 255}:50002`;
   return {
     held,
+    received,
     live,
+    /** When every live host had received (or decoded) the update of `version`; undefined if some did not. */
+    allReceivedAt(version, which = received) {
+      let at = 0;
+      for (const idx of live) {
+        const r = which.get(idx);
+        if (!r || r.version < version) return undefined;
+        at = Math.max(at, r.at);
+      }
+      return at;
+    },
+    allDecodedAt(version) {
+      return this.allReceivedAt(version, decoded);
+    },
+    /** CPU seconds used by all workers so far, and the tables they decoded (DECODE=1). */
+    async stats() {
+      const all = [];
+      for (const worker of procs) {
+        all.push(new Promise((resolve) => statsWaiters.push(resolve)));
+        worker.send({ cmd: 'stats' });
+      }
+      const results = await Promise.all(all);
+      return {
+        cpuSeconds: results.reduce((sum, r) => sum + (r.cpu ? (r.cpu.user + r.cpu.system) / 1e6 : 0), 0),
+        decodedTables: results.reduce((sum, r) => sum + (r.decodedTables ?? 0), 0),
+        decodeMs: results.reduce((sum, r) => sum + (r.decodeMs ?? 0), 0),
+        lastDecoded: results.find((r) => r.lastDecoded)?.lastDecoded,
+      };
+    },
     open(idxs) {
       for (let w = 0; w < workers; w++) {
         const hosts = idxs.filter((idx) => idx % workers === w).map((idx) => ({ idx, name: name(idx), entities: ['counter'] }));
@@ -129,6 +190,8 @@ async function startFleet(address) {
       for (const idx of idxs) {
         live.delete(idx);
         held.delete(idx);
+        received.delete(idx);
+        decoded.delete(idx);
       }
     },
     /** The version every live host holds, if they all hold the same one. */
@@ -140,6 +203,9 @@ async function startFleet(address) {
         version = h.version;
       }
       return version;
+    },
+    signal(name) {
+      for (const worker of procs) worker.kill(name);
     },
     async stop() {
       for (const worker of procs) worker.send({ cmd: 'stop' });
@@ -172,7 +238,7 @@ async function converge(fleet, placement, after, quietMs = 1000) {
 async function disseminate(n) {
   const placement = await startPlacement(['--dissemination-batch-quiet-period=0', '--dissemination-batch-max-delay=0']);
   const baseline = await placement.scrape();
-  const fleet = await startFleet(placement.address);
+  const fleet = await startFleet(placement);
   const t0 = nowNs();
   fleet.open(Array.from({ length: n }, (_, i) => i));
   let { version } = await converge(fleet, placement, -1);
@@ -182,31 +248,55 @@ async function disseminate(n) {
   const tableBytes = fleet.held.get(0).tableBytes;
 
   const trials = [];
+  // PROFILE=server,clients: SIGUSR2 to those processes (started with a preload that handles it, see SERVER_NODE_ARGS).
+  const profiled = (process.env.PROFILE ?? '').split(',');
+  const profile = n === sizes.at(-1) ? () => (profiled.includes('server') && placement.signal('SIGUSR2'), profiled.includes('clients') && fleet.signal('SIGUSR2')) : () => undefined;
+  profile();
   for (let trial = 0; trial < 3; trial++) {
     const before = await placement.scrape();
+    const clientsBefore = await fleet.stats();
     const started = nowNs();
     if (trial % 2 === 0) fleet.open([n]);
     else fleet.close([n]);
     const result = await converge(fleet, placement, version, 300);
     version = result.version;
+    const receivedAt = fleet.allReceivedAt(version);
+    const decodedAt = fleet.allDecodedAt(version);
     const after = await placement.scrape();
+    const clientsAfter = await fleet.stats();
     trials.push({
       serverCpuMs: Math.round((after.cpuSeconds - before.cpuSeconds) * 1000),
+      clientsCpuMs: Math.round((clientsAfter.cpuSeconds - clientsBefore.cpuSeconds) * 1000),
+      allReceivedMs: receivedAt === undefined ? null : ms(receivedAt - started),
+      ...(decodedAt === undefined ? {} : { allDecodedMs: ms(decodedAt - started) }),
       allHoldMs: ms(result.at - started),
+      ...(clientsAfter.decodedTables > clientsBefore.decodedTables
+        ? { decodeMsPerTable: Math.round(((clientsAfter.decodeMs - clientsBefore.decodeMs) / (clientsAfter.decodedTables - clientsBefore.decodedTables)) * 1000) / 1000 }
+        : {}),
       roundMs: Math.round(((after.roundSecondsSum - before.roundSecondsSum) / Math.max(1, after.roundCount - before.roundCount)) * 10000) / 10,
       rounds: after.rounds - before.rounds,
     });
   }
+  profile();
+  const decoded = (await fleet.stats()).lastDecoded;
+  if (process.env.PROFILE) await sleep(1000);
   await fleet.stop();
   await placement.stop();
   const median = (key) => trials.map((t) => t[key]).sort((a, b) => a - b)[1];
   return {
     hosts: n,
+    client,
+    tls,
+    ...(placementFlags.length ? { placementFlags: placementFlags.join(' ') } : {}),
     tableKiB: Math.round(tableBytes / 102.4) / 10,
     initialConnectAndSettleMs: connectMs,
+    changeToAllReceivedMs: trials.some((t) => t.allReceivedMs === null) ? null : median('allReceivedMs'),
+    ...(trials.every((t) => t.allDecodedMs !== undefined) ? { changeToAllDecodedMs: median('allDecodedMs') } : {}),
     changeToAllHoldMs: median('allHoldMs'),
     serverRoundMs: median('roundMs'),
     serverCpuMsPerChange: median('serverCpuMs'),
+    clientsCpuMsPerChange: median('clientsCpuMs'),
+    ...(decoded ? { decodeMsPerTable: median('decodeMsPerTable'), lastDecoded: decoded } : {}),
     trials,
     rssPerHostKiB: Math.round(((settled.rssBytes - baseline.rssBytes) / n / 1024) * 10) / 10,
     heapPerHostKiB: Math.round(((settled.heapBytes - baseline.heapBytes) / n / 1024) * 10) / 10,
@@ -217,7 +307,7 @@ async function disseminate(n) {
 async function churn(n, variant) {
   const flags = variant === 'immediate' ? ['--dissemination-batch-quiet-period=0', '--dissemination-batch-max-delay=0'] : [];
   const placement = await startPlacement(flags);
-  const fleet = await startFleet(placement.address);
+  const fleet = await startFleet(placement);
   fleet.open(Array.from({ length: n }, (_, i) => i));
   const { version } = await converge(fleet, placement, -1);
   await sleep(500);

@@ -1,3 +1,6 @@
+// The grpc-js variant of sidecars.mjs (CLIENT=grpc-js in bench.mjs), kept for comparison: the same streams and acks,
+// but every order goes through grpc-js, which assembles each table into a new buffer before handing it over.
+//
 // Bench worker: many simulated daprd placement streams in one process, multiplexed over a few HTTP/2
 // connections (the box has 2 cores; 5,000 real sidecars would be 5,000 processes). Each stream behaves like
 // daprd: REPORT on open, ack lock/update/unlock with the version. Orders are read as raw bytes and only their
@@ -102,6 +105,8 @@ process.on('message', (message) => {
       streams.delete(idx);
       call?.end(); // CloseSend, as daprd does when it stops
     }
+  } else if (message.cmd === 'stats') {
+    process.send({ type: 'stats', cpu: process.cpuUsage() });
   } else if (message.cmd === 'stop') {
     flush();
     for (const call of streams.values()) call.cancel();

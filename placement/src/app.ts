@@ -49,7 +49,7 @@ export class PlacementService {
       disseminateTimeoutMs: options.disseminateTimeoutMs,
       batch: { quietMs: options.batchQuietMs, maxDelayMs: options.batchMaxDelayMs },
       settle: { quietMs: options.settleQuietMs, maxMs: options.settleTimeoutMs },
-      codec: new WireOrderCodec(options.replicationFactor),
+      codec: new WireOrderCodec(options.replicationFactor, options.tableHostFields),
       timers: realTimers((event) => this.core.enqueue(event)),
       observer: this.metrics,
       logger: deps.logger.child('disseminator'),

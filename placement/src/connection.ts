@@ -8,17 +8,16 @@ import http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import { describeError, type Logger } from '@tapr/lib/logger';
 import type { SpiffeId } from '@tapr/lib/security/spiffe';
-import type * as protos from '@tapr/lib/protos';
 import { authorizeHost, type AuthorizeOptions } from './authorize.js';
 import { PlacementError } from './errors.js';
-import { HostOperation } from './host.js';
-import { FramedOrder, hostFromProto } from './wire.js';
+import { HostOperation, type HostReport } from './host.js';
+import { FramedOrder } from './wire.js';
 import { toGrpcStatus } from './status.js';
 import type { PacedStream, PacedWriter } from './pacedWriter.js';
 import type { EncodedOrder, PlacementEvent, StreamPort } from './events.js';
 
-type HostMessage = InstanceType<typeof protos.placement.Host>;
-export type PlacementCall = grpc.ServerDuplexStream<HostMessage, FramedOrder>;
+/** A ReportDaprStatus call: Host messages arrive decoded (wire.ts), orders go out pre-framed. */
+export type PlacementCall = grpc.ServerDuplexStream<HostReport, FramedOrder>;
 
 export interface ConnectionOptions {
   id: number;
@@ -65,7 +64,7 @@ export class SidecarConnection implements StreamPort, PacedStream {
     this.#firstReportTimer = setTimeout(() => {
       this.#fail(new PlacementError('deadline-exceeded', `no host report within ${this.options.firstReportTimeoutMs} ms of opening the stream`));
     }, this.options.firstReportTimeoutMs);
-    call.on('data', (message: HostMessage) => this.#receive(message));
+    call.on('data', (host: HostReport) => this.#receive(host));
     call.on('end', () => {
       // The sidecar closed its side (daprd does on shutdown): finish ours with OK.
       this.#closed(undefined);
@@ -97,8 +96,9 @@ export class SidecarConnection implements StreamPort, PacedStream {
       this.#queuedBytes -= bytes.byteLength;
       this.#completedWrites++;
       done();
-      if (this.#outbox.length === 0) this.#clearStall();
-      else if (this.#state !== 'closed') this.options.writer.request(this);
+      // The stall timer stays armed: it finds the stream idle when it fires (or sees progress), which is
+      // cheaper than a timer per write.
+      if (this.#outbox.length > 0 && this.#state !== 'closed') this.options.writer.request(this);
     });
     if (!this.#stallTimer) this.#armStallTimer(this.#progress());
     return bytes.byteLength;
@@ -136,9 +136,8 @@ export class SidecarConnection implements StreamPort, PacedStream {
     if (this.#writing) setTimeout(() => this.#writing && this.#resetHttp2Stream(), 1000).unref();
   }
 
-  #receive(message: HostMessage): void {
+  #receive(host: HostReport): void {
     if (this.#state === 'closed') return;
-    const host = hostFromProto(message);
     try {
       authorizeHost(host, this.options.caller, this.options.authorize);
       if (this.#state === 'awaiting-report' && host.operation !== HostOperation.report && host.operation !== HostOperation.unknown) {

@@ -25,6 +25,7 @@ describe('readOptions', () => {
         mode: 'standalone',
         namespace: 'default',
         sentryTokenFile: undefined,
+        tableHostFields: 'full',
       });
     });
 
@@ -70,6 +71,7 @@ describe('readOptions', () => {
       [['--replicationFactor=0'], '--replicationFactor must be positive, got 0'],
       [['--metrics-port=abc'], '--metrics-port: "abc" is not a port number'],
       [['--log-level=verbose'], '--log-level: "verbose" is not one of debug, info, warn, error, fatal'],
+      [['--table-host-fields=some'], '--table-host-fields: "some" is not one of full, routing'],
       [['--dissemination-batch-quiet-period=3s'], '--dissemination-batch-quiet-period must not exceed --dissemination-batch-max-delay'],
       [['--initial-cluster=a=x:1,b=y:1', '--leader-renew-deadline=5s'], '--leader-lease-duration must exceed --leader-renew-deadline, which must exceed --leader-retry-period'],
     ])('refuses %j', (argv, message) => {

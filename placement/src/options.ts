@@ -6,6 +6,7 @@ import { parseFlags } from '@tapr/lib/flags';
 import { checkPort, commonFlagSpecs, kubeconfigFlagSpec, readCommonOptions, type CommonOptions } from '@tapr/lib/flagsCommon';
 import { defaultReplicationFactor } from '@tapr/lib/placement/ring';
 import { defaultMaxActorTypesPerHost } from './authorize.js';
+import type { TableHostFields } from './wire.js';
 
 export const defaults = {
   id: 'dapr-placement-0',
@@ -108,6 +109,11 @@ function flagSpecs(env: NodeJS.ProcessEnv) {
       help: 'tapr: a stream whose pending orders make no progress this long (the sidecar stopped reading) is dropped',
     },
     'max-actor-types-per-host': { type: 'int', default: defaultMaxActorTypesPerHost, help: 'tapr: most actor types one host may report' },
+    'table-host-fields': {
+      type: 'string',
+      default: 'full',
+      help: 'tapr: what each host in a table carries: full (its whole report, as Dapr) or routing (name, id, port, load: all daprd reads; smaller tables)',
+    },
   } as const;
 }
 
@@ -148,6 +154,7 @@ export interface PlacementOptions extends CommonOptions {
   maxBufferedBytes: number;
   writeBudgetBytes: number;
   maxActorTypesPerHost: number;
+  tableHostFields: TableHostFields;
   /** NAMESPACE: the control-plane namespace (Lease, sentry requests). */
   namespace: string;
   /** Token for sentry, when one exists (DAPR_SENTRY_TOKEN_FILE, projected token, SA token). */
@@ -215,6 +222,7 @@ export function readOptions({ argv, env, fileExists = existsSync }: OptionsEnvir
     maxBufferedBytes: defaults.maxBufferedBytes,
     writeBudgetBytes: defaults.writeBudgetBytes,
     maxActorTypesPerHost: values['max-actor-types-per-host'],
+    tableHostFields: values['table-host-fields'] as TableHostFields,
     namespace: env['NAMESPACE'] || 'default',
     sentryTokenFile: sentryTokenFile(env, values.mode, fileExists),
     sentryLocalIdentity: env['SENTRY_LOCAL_IDENTITY'] || undefined,
@@ -236,6 +244,9 @@ function validate(options: PlacementOptions): void {
   if (options.replicationFactor <= 0) throw new Error(`--replicationFactor must be positive, got ${options.replicationFactor}`);
   if (options.disseminateTimeoutMs <= 0) throw new Error('--disseminate-timeout must be positive');
   if (options.maxActorTypesPerHost <= 0) throw new Error('--max-actor-types-per-host must be positive');
+  if (options.tableHostFields !== 'full' && options.tableHostFields !== 'routing') {
+    throw new Error(`--table-host-fields: "${options.tableHostFields}" is not one of full, routing`);
+  }
   if (options.batchQuietMs < 0 || options.batchMaxDelayMs < 0) throw new Error('--dissemination-batch-* durations must not be negative');
   if (options.batchQuietMs > options.batchMaxDelayMs) {
     throw new Error('--dissemination-batch-quiet-period must not exceed --dissemination-batch-max-delay');

@@ -3,17 +3,26 @@
 // once would hold 1.7 GB. Instead, at most `budgetBytes` of writes are in flight; each stream has one write in
 // flight at a time and the rest wait their turn in its own outbox (so per-stream order is kept).
 // A write still in flight after `slowMs` stops counting against the budget — a slow or stalled reader must not
-// hold up everyone else (stalled ones are dropped by their connection's stall detector). Those timers never keep
-// the process alive, and `close()` clears them when the server stops.
+// hold up everyone else (stalled ones are dropped by their connection's stall detector). One timer watches all
+// writes in flight; it never keeps the process alive, and `close()` clears it when the server stops.
 
 export interface PacedStream {
   /** Writes the stream's next message; calls `done` when it has been sent. Returns its size, or undefined if none. */
   writeHead(done: () => void): number | undefined;
 }
 
+interface Write {
+  /** Bytes counted against the budget until it completes or becomes slow. */
+  size: number;
+  startedAt: number;
+}
+
 export class PacedWriter {
   readonly #waiting = new Set<PacedStream>();
-  readonly #slowTimers = new Set<NodeJS.Timeout>();
+  /** Writes counting against the budget, oldest first (a Set keeps insertion order). */
+  readonly #inFlight = new Set<Write>();
+  /** One timer for all writes in flight, due when the oldest becomes slow (a timer per write costs more). */
+  #slowTimer: NodeJS.Timeout | undefined;
   #inFlightBytes = 0;
   #pumping = false;
 
@@ -32,11 +41,11 @@ export class PacedWriter {
     this.#waiting.delete(stream);
   }
 
-  /** Forgets the waiting streams and stops the timers (the server is shutting down). */
+  /** Forgets the waiting streams and stops the timer (the server is shutting down). */
   close(): void {
     this.#waiting.clear();
-    for (const timer of this.#slowTimers) clearTimeout(timer);
-    this.#slowTimers.clear();
+    clearTimeout(this.#slowTimer);
+    this.#slowTimer = undefined;
   }
 
   get inFlightBytes(): number {
@@ -62,34 +71,43 @@ export class PacedWriter {
   }
 
   #start(stream: PacedStream): void {
-    let counted = 0;
+    const write: Write = { size: 0, startedAt: performance.now() };
     let finished = false;
-    const release = () => {
-      this.#inFlightBytes -= counted;
-      counted = 0;
-    };
-    const slow = setTimeout(() => {
-      this.#slowTimers.delete(slow);
-      release();
-      this.#pump();
-    }, this.slowMs).unref();
-    this.#slowTimers.add(slow);
-    const stop = () => {
-      clearTimeout(slow);
-      this.#slowTimers.delete(slow);
-    };
     const size = stream.writeHead(() => {
       finished = true;
-      stop();
-      release();
+      this.#release(write);
       // The stream may have requested its next write in the meantime; let the queue move.
       queueMicrotask(() => this.#pump());
     });
-    if (size === undefined || finished) {
-      stop();
-      return;
-    }
-    counted = size;
+    if (size === undefined || finished) return;
+    write.size = size;
     this.#inFlightBytes += size;
+    this.#inFlight.add(write);
+    if (!this.#slowTimer) this.#armSlowTimer(this.slowMs);
+  }
+
+  #release(write: Write): void {
+    if (this.#inFlight.delete(write)) this.#inFlightBytes -= write.size;
+  }
+
+  #armSlowTimer(ms: number): void {
+    this.#slowTimer = setTimeout(() => this.#releaseSlow(), Math.max(0, ms)).unref();
+  }
+
+  /** Writes in flight for `slowMs` or more stop counting; the timer is re-armed for the next oldest. */
+  #releaseSlow(): void {
+    this.#slowTimer = undefined;
+    const now = performance.now();
+    let released = false;
+    for (const write of this.#inFlight) {
+      const dueIn = write.startedAt + this.slowMs - now;
+      if (dueIn > 0) {
+        this.#armSlowTimer(dueIn);
+        break;
+      }
+      this.#release(write);
+      released = true;
+    }
+    if (released) this.#pump();
   }
 }

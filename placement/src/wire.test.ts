@@ -36,6 +36,42 @@ describe('WireOrderCodec', () => {
     expect(hostFromProto(counter.getLoadMapMap().get('10.0.0.2:50002')!)).toEqual(b);
     expect(keys(tables.getEntriesMap().get('timer')!.getLoadMapMap())).toEqual(['10.0.0.1:50002']);
   });
+
+  describe('when tables carry only the routing fields of each host', () => {
+    const routing = new WireOrderCodec(100, 'routing');
+    const a = report('10.0.0.1:50002', ['counter', 'timer'], { port: 3500, load: 2 });
+    const b = report('10.0.0.2:50002', ['counter'], { id: 'other' });
+
+    it('keeps the keys, name, id, port and load daprd reads, and leaves the rest of the report out', () => {
+      const tables = decode(routing.update(4, [a, b]).payload).getTables()!;
+      expect(keys(tables.getEntriesMap())).toEqual(['counter', 'timer']);
+      const counter = tables.getEntriesMap().get('counter')!;
+      expect(keys(counter.getLoadMapMap())).toEqual(['10.0.0.1:50002', '10.0.0.2:50002']);
+      const host = counter.getLoadMapMap().get('10.0.0.1:50002')!;
+      expect(host.hasVersion()).toBe(false);
+      expect(host.toObject()).toEqual({
+        name: '10.0.0.1:50002',
+        id: a.id,
+        port: 3500,
+        load: 2,
+        entitiesList: [],
+        pod: '',
+        apiLevel: 0,
+        namespace: '',
+        operation: 0,
+        version: 0, // toObject's default: not on the wire (hasVersion is false)
+      });
+      expect(counter.getLoadMapMap().get('10.0.0.2:50002')!.getId()).toBe('other');
+      expect(tables.getVersion()).toBe('4');
+      expect(tables.getReplicationFactor()).toBe(100);
+    });
+
+    it('is smaller than the full table', () => {
+      const hosts = Array.from({ length: 50 }, (_, i) => report(`10.0.1.${i}:50002`, ['counter', 'timer', 'reminder']));
+      const size = (order: { payload: unknown }) => (order.payload as FramedOrder).byteLength;
+      expect(size(routing.update(1, hosts))).toBeLessThan(size(codec.update(1, hosts)) * 0.6);
+    });
+  });
 });
 
 describe('hostFromProto', () => {
@@ -48,6 +84,12 @@ describe('hostFromProto', () => {
 });
 
 describe('placementServiceDefinition', () => {
+  it('decodes requests into host reports', () => {
+    const { requestDeserialize } = placementServiceDefinition().reportDaprStatus;
+    const bytes = Buffer.from(hostToProto(report('10.0.0.1:50002', ['b', 'a'])).serializeBinary());
+    expect(requestDeserialize(bytes)).toEqual(report('10.0.0.1:50002', ['a', 'b']));
+  });
+
   it('passes pre-encoded orders through and still serializes messages', () => {
     const { responseSerialize } = placementServiceDefinition().reportDaprStatus;
     const framed = new FramedOrder(new Uint8Array([1, 2, 3]));

@@ -5,6 +5,7 @@ import * as protos from '@tapr/lib/protos';
 import type { EncodedOrder } from './events.js';
 import type { OrderCodec } from './disseminator.js';
 import type { HostOperation, HostReport } from './host.js';
+import { decodeHost } from './hostDecoder.js';
 
 const { Host, PlacementOrder, PlacementTables, PlacementTable } = protos.placement;
 type HostMessage = InstanceType<typeof Host>;
@@ -40,12 +41,21 @@ export function hostToProto(report: HostReport): HostMessage {
   return message;
 }
 
+/**
+ * What a `load_map` Host carries: `full` = the host's report as it came (Dapr 1.17, spec §3.1); `routing` = only
+ * name, id, port and load, the fields daprd reads from a table (it keys its ring by the map key and routes to the
+ * host's name and app ID; every daprd version reads nothing else, spec §3.5). Both give every sidecar the same
+ * rings; `routing` leaves out each host's actor types, namespace, API level and operation, which a host repeats
+ * in every actor type's map — tables grow with hosts × types² otherwise.
+ */
+export type TableHostFields = 'full' | 'routing';
+
 /** The `PlacementTables` of a namespace: per actor type, `load_map` keyed by host name (spec §3.1). */
-export function placementTables(version: number, hosts: readonly HostReport[], replicationFactor: number) {
+export function placementTables(version: number, hosts: readonly HostReport[], replicationFactor: number, hostFields: TableHostFields = 'full') {
   const tables = new PlacementTables().setVersion(String(version)).setReplicationFactor(replicationFactor);
   const entries = tables.getEntriesMap();
   for (const report of hosts) {
-    const message = hostToProto(report);
+    const message = hostFields === 'full' ? hostToProto(report) : routingHost(report);
     for (const actorType of report.entities) {
       let table = entries.get(actorType);
       if (!table) {
@@ -56,6 +66,10 @@ export function placementTables(version: number, hosts: readonly HostReport[], r
     }
   }
   return tables;
+}
+
+function routingHost(report: HostReport): HostMessage {
+  return new Host().setName(report.name).setId(report.id).setPort(report.port).setLoad(report.load);
 }
 
 /**
@@ -81,7 +95,10 @@ export class FramedOrder {
 
 /** Orders as framed wire bytes (FramedOrder payloads), ready for `call.write`. */
 export class WireOrderCodec implements OrderCodec {
-  constructor(private readonly replicationFactor: number) {}
+  constructor(
+    private readonly replicationFactor: number,
+    private readonly hostFields: TableHostFields = 'full',
+  ) {}
 
   lock(version: number): EncodedOrder {
     return { operation: 'lock', version, payload: encode(new PlacementOrder().setOperation('lock').setVersion(version)) };
@@ -91,7 +108,7 @@ export class WireOrderCodec implements OrderCodec {
     const order = new PlacementOrder()
       .setOperation('update')
       .setVersion(version)
-      .setTables(placementTables(version, hosts, this.replicationFactor));
+      .setTables(placementTables(version, hosts, this.replicationFactor, this.hostFields));
     return { operation: 'update', version, payload: encode(order) };
   }
 
@@ -106,13 +123,14 @@ function encode(order: InstanceType<typeof PlacementOrder>): FramedOrder {
 
 /**
  * Dapr's Placement service definition with a response serializer that also accepts pre-encoded orders
- * (FramedOrder). Requests are decoded with the generated code as usual.
+ * (FramedOrder), and requests decoded straight into HostReports (hostDecoder.ts).
  */
 export function placementServiceDefinition() {
   const generated = protos.placementGrpc.PlacementService.reportDaprStatus;
   return {
     reportDaprStatus: {
       ...generated,
+      requestDeserialize: (bytes: Buffer): HostReport => decodeHost(bytes),
       responseSerialize: (value: FramedOrder | InstanceType<typeof PlacementOrder>): Buffer =>
         value instanceof FramedOrder ? value.message : generated.responseSerialize(value),
     },

@@ -145,3 +145,35 @@ describe('placement dissemination to simulated sidecars over mTLS', () => {
     });
   });
 });
+
+describe('placement with --table-host-fields=routing', () => {
+  let placement: RunningPlacement;
+
+  beforeAll(async () => {
+    placement = await startPlacement(['--table-host-fields=routing', '--dissemination-batch-quiet-period=100ms', '--dissemination-batch-max-delay=500ms', '--settle-quiet-period=100ms']);
+  });
+  afterAll(async () => {
+    await placement.stop();
+  });
+
+  it('sends hosts with only name and app ID, and sidecars place every actor as with full tables', async () => {
+    const ns = 'routing';
+    const hosts = await Promise.all(
+      [1, 2, 3].map((i) => placement.sidecar({ name: `10.4.0.${i}:50002`, id: `app-${i}`, namespace: ns, entities: ['counter', 'timer'] })),
+    );
+    await waitFor(() => (hosts.every((h) => h.hostsOf('timer').length === 3) ? sameVersion(hosts) : undefined), { what: 'three hosts holding a three-host table' });
+    for (const sidecar of hosts) {
+      expect(sidecar.table?.entries['counter']?.['10.4.0.2:50002']).toEqual({ name: '10.4.0.2:50002', id: 'app-2', namespace: '', entities: [] });
+    }
+    const ring = HashRing.build(hosts.map((h) => [h.options.name, h.options.name] as const), { replicationFactor: 100 });
+    for (let n = 0; n < 200; n++) {
+      const expected = ring.lookup(`actor-${n}`);
+      for (const sidecar of hosts) expect(sidecar.owner('timer', `actor-${n}`)).toBe(expected);
+    }
+    // The debug endpoint still shows each host's whole report.
+    const state = (await fetch(`http://127.0.0.1:${placement.service.health.port}/placement/state`).then((r) => r.json())) as {
+      tables: Record<string, { hosts: Array<{ name: string; entities: string[] }> }>;
+    };
+    expect(state.tables[ns]!.hosts.map((h) => h.entities)).toEqual([['counter', 'timer'], ['counter', 'timer'], ['counter', 'timer']]);
+  });
+});

@@ -57,15 +57,22 @@ describe('createLogger with JSON', () => {
   });
 });
 
+async function waitForFile(file: string, pattern: RegExp): Promise<void> {
+  for (let i = 0; i < 200 && !pattern.test(readFileSync(file, 'utf8')); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
 describe('createLogger with --log-file', () => {
   it('appends to the file', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'logger-'));
     try {
       const file = path.join(dir, 'sentry.log');
+      // Two loggers one after the other, as two runs of a service: the second must not truncate the first's lines.
+      // (Each has its own stream, so the second writes only after the first's line is on disk.)
       createLogger({ scope: 's', file }).info('one');
+      await waitForFile(file, /one\n$/);
       createLogger({ scope: 's', file }).info('two');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(readFileSync(file, 'utf8')).toMatch(/ INFO  \[s\] one\n.* INFO  \[s\] two\n$/);
+      await waitForFile(file, /two\n$/);
+      expect(readFileSync(file, 'utf8')).toMatch(/^\S+ INFO  \[s\] one\n\S+ INFO  \[s\] two\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { Admission, type AdmissionRequest } from './admission.js';
 import { CallerAuthorisation, ServiceAccountMatcher } from './callerAuthorisation.js';
-import { applyPatch } from './jsonPatch.js';
+import { applyPatch, plainDiffPatch } from './jsonPatch.js';
 import type { PodJson } from './kubeTypes.js';
 import { SidecarTemplate } from './sidecarContainer.js';
 import { testEnvironment } from './testdata/environment.js';
@@ -40,6 +40,13 @@ describe('golden admission fixtures', () => {
         return;
       }
       expect(patch).toEqual(fixture.patch);
+    });
+
+    it('answers with the plain diff between the pod and the patched pod', () => {
+      const outcome = admission.review(request) as Awaited<ReturnType<Admission['review']>>;
+      if (outcome.result !== 'injected') return;
+      const pod = request.object as PodJson;
+      expect(outcome.patch).toEqual(plainDiffPatch(pod, applyPatch(pod, outcome.patch)));
     });
 
     it('patches into a pod with exactly one daprd', () => {

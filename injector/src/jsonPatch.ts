@@ -7,9 +7,11 @@
 // Cost: `compare` deep-copies every value it adds or replaces (a JSON round trip), and the daprd container it
 // adds is most of the patch — the copy was 40% of building an answer. The mutation shares every untouched branch
 // with the pod and builds every new value afresh, so the copy protects nothing here: the diff runs over a view
-// of the mutated copy in which each value `compare` would add whole is a small stand-in, and each stand-in in the
-// resulting operations is swapped back for the value itself. Which operations, their order and their paths
-// stay `compare`'s; `plainDiffPatch` is the same diff without stand-ins, and the tests hold the two equal.
+// of the mutated copy in which each value `compare` would add whole is a stand-in, and each stand-in in the
+// resulting operations is swapped back for the value itself. The stand-ins are symbols: `compare` copies
+// primitives (and symbols) as they are, so nothing is deep-copied at all — an object stand-in still went through
+// its JSON round trip — and no JSON value can equal a symbol. Which operations, their order and their paths stay
+// `compare`'s; `plainDiffPatch` is the same diff without stand-ins, and the tests hold the two equal.
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 
@@ -21,8 +23,8 @@ export function diffPatch(original: object, mutated: object): Operation[] {
   for (const op of ops) {
     if (op.op !== 'add' && op.op !== 'replace') continue;
     const value: unknown = op.value;
-    if (typeof value !== 'object' || value === null || !(standInKey in value)) continue;
-    const n = (value as Record<string, number>)[standInKey]!;
+    if (typeof value !== 'symbol') continue;
+    const n = standInNumbers.get(value)!;
     op.value = standIns.values[n];
     if (standIns.appends[n]) op.path = `${op.path.slice(0, op.path.lastIndexOf('/'))}/-`;
   }
@@ -69,9 +71,10 @@ export function applyPatch<T>(document: T, ops: Operation[]): T {
   return jsonpatch.applyPatch(structuredClone(document), ops, true, false).newDocument;
 }
 
-// A member name no Kubernetes object can carry (NUL is not allowed in names, keys or JSON field names the API
-// server accepts), so a stand-in cannot be mistaken for data.
-const standInKey = '\u0000tapr-stand-in';
+// Stand-in n is standInSymbols[n]; the same symbols serve every diff (each diff is synchronous and numbers its
+// stand-ins from 0), so none is made per request once there are enough.
+const standInSymbols: symbol[] = [];
+const standInNumbers = new Map<symbol, number>();
 
 interface StandIns {
   values: unknown[];
@@ -80,7 +83,7 @@ interface StandIns {
 }
 
 /**
- * `mutated`, with each value `compare` would add or replace whole replaced by `{ [standInKey]: n }` (the value
+ * `mutated`, with each value `compare` would add or replace whole replaced by stand-in n, a symbol (the value
  * itself goes to `standIns.values[n]`): objects new or of another kind than before, and every element past the
  * end of an array (even a string: that is how appends are recognised without looking the array up again). It
  * descends exactly where `compare` descends: into members both sides have as objects of the same kind (array or
@@ -131,10 +134,17 @@ function memberStandIn(old: unknown, value: unknown, standIns: StandIns): unknow
   return standIn(value, standIns, false);
 }
 
-function standIn(value: unknown, standIns: StandIns, append: boolean): object {
+function standIn(value: unknown, standIns: StandIns, append: boolean): symbol {
+  const n = standIns.values.length;
   standIns.values.push(value);
   standIns.appends.push(append);
-  return { [standInKey]: standIns.values.length - 1 };
+  let symbol = standInSymbols[n];
+  if (symbol === undefined) {
+    symbol = Symbol(`tapr-stand-in-${n}`);
+    standInSymbols[n] = symbol;
+    standInNumbers.set(symbol, n);
+  }
+  return symbol;
 }
 
 function appendsAsDash(original: object, ops: Operation[]): Operation[] {

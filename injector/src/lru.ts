@@ -19,6 +19,11 @@ export class LruMap<K, V> {
     if (this.#entries.size > this.maxEntries) this.#entries.delete(this.#entries.keys().next().value as K);
   }
 
+  /** Removes the entry; whether there was one. */
+  delete(key: K): boolean {
+    return this.#entries.delete(key);
+  }
+
   clear(): void {
     this.#entries.clear();
   }

@@ -28,13 +28,36 @@ describe('ReviewCache', () => {
     });
   });
 
+  describe('when a key is answered for the first time', () => {
+    it('remembers the key but keeps the answer only the second time', () => {
+      const cache = new ReviewCache();
+      cache.set('a', answer(1));
+      expect(cache.get('a')).toBeUndefined();
+      expect(cache.size).toBe(0);
+      cache.set('a', answer(1));
+      expect(cache.get('a')).toEqual(answer(1));
+    });
+
+    it('forgets keys seen once beyond its bound', () => {
+      const cache = new ReviewCache(4, 16 * 1024, 1);
+      cache.set('a', answer(1));
+      cache.set('b', answer(2)); // pushes a out of the keys seen once
+      cache.set('a', answer(1));
+      expect(cache.get('a')).toBeUndefined();
+    });
+  });
+
   describe('when full', () => {
     it('drops the least recently used entry', () => {
       const cache = new ReviewCache(2);
-      cache.set('a', answer(1));
-      cache.set('b', answer(2));
+      const keep = (key: string, value: ReturnType<typeof answer>) => {
+        cache.set(key, value);
+        cache.set(key, value);
+      };
+      keep('a', answer(1));
+      keep('b', answer(2));
       expect(cache.get('a')).toEqual(answer(1)); // a is now the most recent
-      cache.set('c', answer(3));
+      keep('c', answer(3));
       expect(cache.get('b')).toBeUndefined();
       expect(cache.get('a')).toEqual(answer(1));
       expect(cache.get('c')).toEqual(answer(3));

@@ -53,7 +53,7 @@ export function encodeAnswer(apiVersion: string, outcome: Outcome): EncodedAnswe
   const head = heads.get(apiVersion) ?? headFor(apiVersion);
   switch (outcome.result) {
     case 'injected': {
-      const patch = Buffer.from(patchJson(outcome.patch)).toString('base64');
+      const patch = base64Utf8(patchJson(outcome.patch));
       return { head, tail: `,"allowed":true,"patchType":"JSONPatch","patch":"${patch}"}}` };
     }
     case 'denied': {
@@ -63,6 +63,14 @@ export function encodeAnswer(apiVersion: string, outcome: Outcome): EncodedAnswe
     default:
       return { head, tail: ',"allowed":true}}' };
   }
+}
+
+/**
+ * Base64 of the text's UTF-8 bytes. Patches are nearly always ASCII (as many UTF-8 bytes as characters), where
+ * the UTF-8 bytes are the Latin-1 ones and `btoa` encodes the string directly, without a Buffer in between.
+ */
+export function base64Utf8(text: string): string {
+  return Buffer.byteLength(text) === text.length ? btoa(text) : Buffer.from(text).toString('base64');
 }
 
 /** The response for one request. */

@@ -17,7 +17,7 @@ import {
   type SidecarTemplate,
 } from './sidecarContainer.js';
 import { rememberJson } from './jsonPatch.js';
-import type { LruMap } from './lru.js';
+import { LruMap } from './lru.js';
 
 export interface MutationInput {
   pod: PodJson;
@@ -119,11 +119,7 @@ export function injectSidecar(template: SidecarTemplate, input: MutationInput): 
   };
   containers.push(sidecarFor(template, sidecarRequest, input.sidecars));
 
-  const appEnv: EnvVarJson[] = [
-    { name: 'DAPR_HTTP_PORT', value: String(sidecarHttpPort) },
-    { name: 'DAPR_GRPC_PORT', value: String(settings.grpcPort) },
-    { name: 'APP_PROTOCOL', value: appProtocolForApp(settings) },
-  ];
+  const appEnv = appEnvFor(settings.grpcPort, appProtocolForApp(settings));
   for (const i of appIndexes) {
     let container = withEnv(containers[i] as ContainerJson, appEnv);
     if (appSocketMount) container = withMount(container, appSocketMount);
@@ -154,6 +150,25 @@ export function injectSidecar(template: SidecarTemplate, input: MutationInput): 
     },
     spec,
   };
+}
+
+// The env vars Dapr adds to app containers, by gRPC port and app protocol: the same few objects for nearly every
+// pod, shared by the patches that add them and never modified, so their JSON text is written once.
+const appEnvs = new LruMap<string, EnvVarJson[]>(16);
+
+function appEnvFor(grpcPort: number, appProtocol: string): EnvVarJson[] {
+  const key = `${grpcPort}\u0000${appProtocol}`;
+  let env = appEnvs.get(key);
+  if (env === undefined) {
+    env = [
+      { name: 'DAPR_HTTP_PORT', value: String(sidecarHttpPort) },
+      { name: 'DAPR_GRPC_PORT', value: String(grpcPort) },
+      { name: 'APP_PROTOCOL', value: appProtocol },
+    ];
+    for (const variable of env) rememberJson(variable);
+    appEnvs.set(key, env);
+  }
+  return env;
 }
 
 /** The daprd container: built, or reused when one was built from the same inputs. */

@@ -4,6 +4,7 @@
 // are assembled.
 import type { SidecarSettings } from './annotations.js';
 import type { ContainerJson, EnvVarJson, PodJson, TolerationJson, VolumeMountJson } from './kubeTypes.js';
+import { rememberJson } from './jsonPatch.js';
 
 export const sidecarContainerName = 'daprd';
 export const sidecarHttpPort = 3500;
@@ -60,6 +61,7 @@ export class SidecarTemplate {
   readonly sentryAddress: string;
   readonly sentrySpiffeId: string;
   readonly #schedulerAddress: string;
+  #tokenVolume: { name: string; projected: Record<string, unknown> } | undefined;
 
   constructor(readonly environment: SidecarEnvironment) {
     const { controlPlaneNamespace: ns, kubeClusterDomain: domain } = environment;
@@ -69,15 +71,22 @@ export class SidecarTemplate {
     this.sentrySpiffeId = `spiffe://${environment.controlPlaneTrustDomain}/ns/${ns}/dapr-sentry`;
   }
 
-  /** The projected token volume daprd presents to sentry (audience = sentry's SPIFFE ID). */
+  /**
+   * The projected token volume daprd presents to sentry (audience = sentry's SPIFFE ID). One object, shared by
+   * every mutated pod and patch and never modified, so its JSON text is written once (rememberJson).
+   */
   tokenVolume(): { name: string; projected: Record<string, unknown> } {
-    return {
-      name: tokenVolumeName,
-      projected: {
-        sources: [{ serviceAccountToken: { audience: this.sentrySpiffeId, expirationSeconds: 7200, path: 'token' } }],
-        defaultMode: 420,
-      },
-    };
+    if (this.#tokenVolume === undefined) {
+      this.#tokenVolume = {
+        name: tokenVolumeName,
+        projected: {
+          sources: [{ serviceAccountToken: { audience: this.sentrySpiffeId, expirationSeconds: 7200, path: 'token' } }],
+          defaultMode: 420,
+        },
+      };
+      rememberJson(this.#tokenVolume);
+    }
+    return this.#tokenVolume;
   }
 
   container(request: SidecarRequest): ContainerJson {

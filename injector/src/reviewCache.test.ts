@@ -22,6 +22,16 @@ describe('ReviewCache', () => {
     });
   });
 
+  describe('when bodies are large', () => {
+    it('keys them by a digest, not by their text', () => {
+      const cache = new ReviewCache();
+      const body = `{"request":{"uid":"u-1","object":{"x":"${'y'.repeat(4000)}"}}}`;
+      const key = cache.key(body, 'u-1', 'g1')!;
+      expect(key).toHaveLength(44); // SHA-256, base64
+      expect(key).toBe(cache.key(body.replace('u-1', 'u-2'), 'u-2', 'g1'));
+    });
+  });
+
   describe('when the body is larger than the limit', () => {
     it('does not key it', () => {
       expect(new ReviewCache(4, 10).key('{"request":{"uid":"u"}}', 'u', 'g')).toBeUndefined();

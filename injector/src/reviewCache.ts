@@ -13,10 +13,17 @@
 // 128 requests made them live long enough for the garbage collector to copy and promote — a cost every distinct
 // pod paid for nothing. Keys seen once are remembered in a second, cheap LRU; the second replica of a scale-up
 // stores the answer, the third onwards reuse it. Both are bounded in entries; bodies past a size are not keyed.
-import { hash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { OutcomeSummary } from './admission.js';
 import type { EncodedAnswer } from './admissionReview.js';
 import { LruMap } from './lru.js';
+
+// The one-shot crypto.hash is Node ≥ 20.12; the package allows any Node 20, so createHash where it is missing
+// (a namespace import, so an older Node still loads this module).
+const sha256Base64: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'base64')
+    : (text) => crypto.createHash('sha256').update(text).digest('base64');
 
 export interface CachedAnswer {
   outcome: OutcomeSummary;
@@ -42,7 +49,7 @@ export class ReviewCache {
     const quoted = JSON.stringify(uid);
     const at = body.indexOf(quoted);
     if (at < 0) return undefined;
-    return hash('sha256', `${generation}\u0000${body.slice(0, at)}${body.slice(at + quoted.length)}`, 'base64');
+    return sha256Base64(`${generation}\u0000${body.slice(0, at)}${body.slice(at + quoted.length)}`);
   }
 
   get(key: string): CachedAnswer | undefined {

@@ -9,7 +9,9 @@ import { InlineSigner } from '../signing/signer.js';
 import { InsecureValidator, ValidationError, type SignRequest } from '../validators/validator.js';
 import { LogEventRecorder } from '../events.js';
 import { CsrError } from '../x509/csr.js';
-import { CertificateService, RequestRefused } from './certificateService.js';
+import { CertificateService, RequestRefused, pemWithChain } from './certificateService.js';
+import { encodePem } from '@tapr/lib/security/pem';
+import { randomBytes } from 'node:crypto';
 import { refusalFor } from './grpcServer.js';
 
 const policy = { rootTtlMs: 3_600_000, issuerTtlMs: 3_600_000, allowedClockSkewMs: 900_000, workloadCertTtlMs: 86_400_000, pollIntervalMs: 1000 };
@@ -117,5 +119,18 @@ describe('refusalFor', () => {
 
   it('hides unexpected errors behind Internal', () => {
     expect(refusalFor(new Error('disk on fire'))).toEqual({ code: grpc.status.INTERNAL, message: 'failed to sign certificate', reason: 'internal' });
+  });
+});
+
+describe('pemWithChain', () => {
+  describe('when the leaf DER has any length', () => {
+    it('writes what encodePem writes, followed by the chain', () => {
+      const chain = Buffer.from(encodePem('CERTIFICATE', randomBytes(300)));
+      // 48 and 96 bytes fill whole 64-character lines; the others end in a short line.
+      for (const length of [1, 47, 48, 49, 95, 96, 97, 560, 1234]) {
+        const der = randomBytes(length);
+        expect(pemWithChain(der, chain).toString('latin1')).toBe(encodePem('CERTIFICATE', der) + chain.toString('latin1'));
+      }
+    });
   });
 });

@@ -3,8 +3,7 @@
 // validator established. Errors are typed here and become gRPC statuses in grpcServer.ts.
 import { formatSpiffeId, type Logger } from '@tapr/lib';
 import type { CertificateAuthority, SigningIssuer } from '../ca/authority.js';
-import type { Signer } from '../signing/signer.js';
-import { encodePem } from '@tapr/lib/security/pem';
+import type { IssuerHandle, Signer } from '../signing/signer.js';
 import type { SignRequest, TokenValidatorName, Validator } from '../validators/validator.js';
 
 export interface CertificateServiceOptions {
@@ -46,6 +45,8 @@ export class RequestRefused extends Error {
 
 interface IssuerView {
   issuer: SigningIssuer;
+  /** What the signer needs, made once per issuer rather than per request. */
+  handle: IssuerHandle;
   chain: Buffer;
   anchors: Buffer;
 }
@@ -74,9 +75,9 @@ export class CertificateService {
         notBefore,
         notAfter,
       },
-      { generation: issuer.issuer.generation, certDer: issuer.issuer.issuer.raw, keyPem: issuer.issuer.issuerKeyPem },
+      issuer.handle,
     );
-    return { workloadCertificate: Buffer.concat([Buffer.from(encodePem('CERTIFICATE', leaf)), issuer.chain]), trustAnchors: issuer.anchors, notAfter };
+    return { workloadCertificate: pemWithChain(leaf, issuer.chain), trustAnchors: issuer.anchors, notAfter };
   }
 
   #validator(requested: RequestedValidator): Validator {
@@ -96,7 +97,12 @@ export class CertificateService {
       throw new RequestRefused('not-signing', `sentry is not signing certificates: the issuer certificate expired at ${current.notAfter.toISOString()}`);
     }
     if (this.#view?.issuer !== current) {
-      this.#view = { issuer: current, chain: Buffer.from(current.issuerChainPem), anchors: Buffer.from(current.trustAnchorsPem) };
+      this.#view = {
+        issuer: current,
+        handle: { generation: current.generation, certDer: current.issuer.raw, keyPem: current.issuerKeyPem },
+        chain: Buffer.from(current.issuerChainPem),
+        anchors: Buffer.from(current.trustAnchorsPem),
+      };
     }
     return this.#view;
   }
@@ -115,4 +121,25 @@ export class CertificateService {
         return [];
     }
   }
+}
+
+const pemHead = '-----BEGIN CERTIFICATE-----\n';
+const pemTail = '-----END CERTIFICATE-----\n';
+
+/**
+ * The leaf as PEM (base64 in 64-character lines, as encodePem writes it) followed by the issuer chain, written
+ * into one buffer: no intermediate string and no concatenation on the event loop's thread.
+ */
+export function pemWithChain(der: Buffer, chain: Buffer): Buffer {
+  const base64 = der.toString('base64');
+  const lines = Math.ceil(base64.length / 64);
+  const out = Buffer.allocUnsafe(pemHead.length + base64.length + lines + pemTail.length + chain.length);
+  let at = out.write(pemHead, 0, 'latin1');
+  for (let i = 0; i < base64.length; i += 64) {
+    at += out.write(base64.slice(i, i + 64), at, 'latin1');
+    out[at++] = 0x0a;
+  }
+  at += out.write(pemTail, at, 'latin1');
+  chain.copy(out, at);
+  return out;
 }

@@ -21,13 +21,21 @@ async function signJob(job: WorkerJob): Promise<WorkerResult> {
 }
 
 parentPort?.on('message', (message: WorkerRequest<IssuerHandle>) => {
-  for (const received of message.issuers ?? []) {
+  if (message instanceof ArrayBuffer) {
+    signBatch(message);
+    return;
+  }
+  for (const received of message.issuers) {
     const issuer = { ...received, certDer: Buffer.from(received.certDer) };
     issuers.set(issuer.generation, issuer);
     for (const generation of issuers.keys()) if (generation < issuer.generation - 1) issuers.delete(generation);
   }
-  void Promise.all(decodeJobs(message.jobs).map(signJob)).then((results) => {
+  signBatch(message.jobs);
+});
+
+function signBatch(jobs: ArrayBuffer): void {
+  void Promise.all(decodeJobs(jobs).map(signJob)).then((results) => {
     const packed = encodeResults(results);
     parentPort?.postMessage(packed, [packed]);
   });
-});
+}

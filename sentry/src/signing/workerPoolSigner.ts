@@ -182,7 +182,8 @@ export class WorkerPoolSigner implements Signer {
     });
     const packed = encodeJobs(jobs);
     slot.batchesInFlight++;
-    const request: WorkerRequest<IssuerHandle> = issuers.length ? { issuers, jobs: packed } : { jobs: packed };
+    // The bare buffer when the worker knows the issuers already: no object to serialise.
+    const request: WorkerRequest<IssuerHandle> = issuers.length ? { issuers, jobs: packed } : packed;
     slot.worker.postMessage(request, [packed]);
   }
 

@@ -27,11 +27,8 @@ export interface WorkerResult {
   error?: { problem: WorkerProblem; message: string };
 }
 
-/** What a pool posts to a worker; `issuers` only when the batch needs issuers the worker has not seen yet. */
-export interface WorkerRequest<Issuer> {
-  issuers?: Issuer[];
-  jobs: ArrayBuffer;
-}
+/** What a pool posts to a worker: the packed jobs, with `issuers` when the batch needs ones the worker has not seen. */
+export type WorkerRequest<Issuer> = ArrayBuffer | { issuers: Issuer[]; jobs: ArrayBuffer };
 
 const problems: readonly WorkerProblem[] = ['malformed', 'unsupported', 'bad-signature', 'internal'];
 

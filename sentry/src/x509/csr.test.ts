@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CsrError, csrDer, parseCsr, readVerifiedCsr, verifyCsr } from './csr.js';
-import { encodePem } from '@tapr/lib/security/pem';
+import { decodePemBlocks, encodePem } from '@tapr/lib/security/pem';
 import { Tag, encodeOid, sequence, tlv } from '@tapr/lib/security/der';
 import { opensslCsr, peculiarCsr } from '../testing/csr.js';
 
@@ -74,6 +74,61 @@ describe('reading a CSR', () => {
     it('takes the first PEM block and ignores text around it, as Go does', async () => {
       const csr = await peculiarCsr();
       await expect(readVerifiedCsr(Buffer.from(`some text\n${csr.pem}\ntrailing`))).resolves.toBeDefined();
+    });
+  });
+
+  describe('when the PEM is plain or has something around it', () => {
+    // csrDer reads a plain single PEM block straight from the bytes; every variant must give what the general
+    // decoder gives (the same DER, or the same refusal).
+    const variants = (pem: string): Array<[string, string]> => {
+      const body = pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+      const wrap = (text: string, width: number) => text.match(new RegExp(`.{1,${width}}`, 'g'))?.join('\n') ?? '';
+      const block = (inner: string, eol = '\n') => `-----BEGIN CERTIFICATE REQUEST-----${eol}${inner}${eol}-----END CERTIFICATE REQUEST-----`;
+      return [
+        ['as written', pem],
+        ['without the final newline', pem.trimEnd()],
+        ['with CRLF line breaks', block(wrap(body, 64).replace(/\n/g, '\r\n'), '\r\n') + '\r\n'],
+        ['on one line', block(body)],
+        ['in 76-character lines', block(wrap(body, 76))],
+        ['with blank lines in the body', block(wrap(body, 64).replace(/\n/, '\n\n'))],
+        ['with spaces in the body', block(wrap(body, 64).replace(/\n/g, ' \n'))],
+        ['with a second block after it', `${pem}${pem}`],
+        ['with two newlines after it', `${pem}\n`],
+        ['with text after it', `${pem}x`],
+        ['with a header', block(`Proc-Type: 4,ENCRYPTED\n\n${wrap(body, 64)}`)],
+        ['with padding inside the body', block(`${body.slice(0, 8)}==${body.slice(8)}`)],
+        ['with a character outside base64', block(`${body.slice(0, 8)}*${body.slice(8)}`)],
+        ['with an empty body', block('')],
+        ['with a mismatched END line', `${block(body).replace('END CERTIFICATE REQUEST', 'END CERTIFICATE')}\n`],
+        ['with a BEGIN line not followed by a newline', block(body).replace('-----\n', '----- ')],
+      ];
+    };
+    const general = (input: Buffer): string => {
+      try {
+        const first = decodePemBlocks(input)[0];
+        return first ? `${first.type} ${first.der.toString('hex')}` : 'none';
+      } catch (error) {
+        return `error ${(error as Error).message}`;
+      }
+    };
+    const lean = (input: Buffer): string => {
+      try {
+        return `CERTIFICATE REQUEST ${csrDer(input).toString('hex')}`;
+      } catch (error) {
+        return `error ${(error as Error).message}`;
+      }
+    };
+
+    it('returns what the general PEM decoder returns, for every variant', async () => {
+      const csr = await peculiarCsr();
+      for (const [name, text] of variants(csr.pem)) {
+        const input = Buffer.from(text);
+        const expected = general(input);
+        const got = lean(input);
+        if (expected.startsWith('CERTIFICATE REQUEST')) expect([name, got]).toEqual([name, expected]);
+        else expect([name, got.startsWith('error')]).toEqual([name, true]);
+      }
+      expect(lean(Buffer.from(csr.pem))).toBe(`CERTIFICATE REQUEST ${csr.der.toString('hex')}`);
     });
   });
 

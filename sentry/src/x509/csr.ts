@@ -42,6 +42,8 @@ export function csrDer(bytes: Uint8Array): Buffer {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length === 0) throw new CsrError('malformed', 'invalid certificate signing request: empty');
   if (buf[0] === Tag.sequence) return buf;
+  const plain = plainCsrPem(buf);
+  if (plain) return plain;
   let blocks;
   try {
     blocks = decodePemBlocks(buf);
@@ -55,6 +57,38 @@ export function csrDer(bytes: Uint8Array): Buffer {
   }
   return first.der;
 }
+
+const pemBegin = Buffer.from('-----BEGIN CERTIFICATE REQUEST-----');
+const pemEnd = Buffer.from('-----END CERTIFICATE REQUEST-----');
+
+/**
+ * The DER of a CSR sent as exactly one plain PEM block (what daprd and tapr's services send): the BEGIN line first,
+ * then only base64 characters and line breaks, the END line, at most a line break after it. Read straight from the
+ * bytes, without the string copy and regular expressions of the general decoder (a few µs per request). Anything
+ * else — other text around the block, headers, more blocks, other whitespace — returns undefined and goes through
+ * decodePemBlocks, so the result is the same either way.
+ */
+function plainCsrPem(buf: Buffer): Buffer | undefined {
+  if (buf.length < pemBegin.length + pemEnd.length + 2 || buf.compare(pemBegin, 0, pemBegin.length, 0, pemBegin.length) !== 0) return undefined;
+  let at = pemBegin.length;
+  if (buf[at] === 0x0d) at++;
+  if (buf[at] !== 0x0a) return undefined;
+  const bodyStart = at + 1;
+  let end = buf.length;
+  if (buf[end - 1] === 0x0a) end--;
+  if (buf[end - 1] === 0x0d) end--;
+  const endLine = end - pemEnd.length;
+  if (endLine < bodyStart || buf.compare(pemEnd, 0, pemEnd.length, endLine, end) !== 0) return undefined;
+  for (let i = bodyStart; i < endLine; i++) {
+    if (!base64OrLineBreak[buf[i] as number]) return undefined;
+  }
+  // Buffer's base64 decoder skips the line breaks.
+  const der = Buffer.from(buf.toString('latin1', bodyStart, endLine), 'base64');
+  return der.length > 0 ? der : undefined;
+}
+
+const base64OrLineBreak = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n') base64OrLineBreak[c.charCodeAt(0)] = 1;
 
 /** Slices a DER CSR; throws CsrError('malformed'|'unsupported'). */
 export function parseCsr(der: Buffer): ParsedCsr {

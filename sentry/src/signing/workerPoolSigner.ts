@@ -1,7 +1,7 @@
 // Signing on worker threads. Jobs wait in one queue until the end of the current event-loop turn (everything that
 // arrived in the same network read), then travel in batches: one transferred buffer per batch each way (see
 // workerProtocol.ts). A worker has at most two batches outstanding (one being signed, one waiting, so it never
-// idles between them); a worker with room takes its share of the queue, the rest waits for the next free slot. A
+// idles between them); the workers with room share the queue, the rest waits for the next free slot. A
 // message costs about as much as a small job, so under load batches grow and the per-job overhead shrinks.
 //
 // A job that arrives alone while no worker has anything to do is signed here instead (`inlineLoneJobs`): the
@@ -162,10 +162,14 @@ export class WorkerPoolSigner implements Signer {
       this.#signHere(lone.job, lone.issuer).then(lone.resolve, lone.reject);
       return;
     }
-    const share = Math.min(maxBatchSize, Math.ceil(queue.length / Math.max(1, online.length)));
-    for (const slot of online) {
+    // Shared among the workers that can take a batch now, not all of them: when one worker has answered and the
+    // other is full, the one with room takes the whole queue. Fewer, larger batches mean fewer thread hand-offs
+    // (a message round trip costs tens of µs of CPU); the full worker still has two batches to sign meanwhile.
+    const withRoom = online.filter((s) => s.batchesInFlight < maxBatchesInFlight);
+    const share = Math.min(maxBatchSize, Math.ceil(queue.length / Math.max(1, withRoom.length)));
+    for (const slot of withRoom) {
       if (queue.length === 0) break;
-      if (slot.batchesInFlight < maxBatchesInFlight) this.#send(slot, queue.splice(0, share));
+      this.#send(slot, queue.splice(0, share));
     }
   }
 

@@ -13,6 +13,7 @@ import { arg, cluster, createTestTrustBundle, issueTestSvid, operatorDist, perce
 
 import { KubeHttp } from '@tapr/lib/kube';
 const { Operator } = await import(path.join(operatorDist, 'operator.js'));
+const { loopbackOperatorSettings } = await import(path.join(operatorDist, '..', 'test', 'fixtures', 'loopbackSettings.js'));
 
 const levels = arg('streams', '1,100,1000').split(',').map(Number);
 const updates = Number(arg('updates', '20'));
@@ -51,18 +52,7 @@ writeFileSync(bundleFile, JSON.stringify({ rootPem: bundle.rootPem, svids: [clie
 
 const readiness = new Readiness();
 const operator = new Operator(
-  {
-    namespace: controlPlane,
-    watchNamespace: '',
-    leaderElection: false,
-    serviceReconciler: false,
-    argoRolloutServiceReconciler: false,
-    apiPort: 0,
-    apiListenAddress: '127.0.0.1',
-    webhookPort: 0,
-    webhookListenAddress: '127.0.0.1',
-    conversionWebhook: false,
-  },
+  loopbackOperatorSettings(controlPlane),
   { http, svid: new StaticSvidSource(svid), logger: silentLogger(), readiness },
 );
 const stop = new AbortController();

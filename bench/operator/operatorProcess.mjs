@@ -7,24 +7,14 @@ import { silentLogger } from '@tapr/lib/logger';
 import { StaticSvidSource } from '@tapr/lib/security/svid';
 import { fromKubeconfigFile, KubeHttp } from '@tapr/lib/kube';
 import { Operator } from '../../operator/dist/src/operator.js';
+import { loopbackOperatorSettings } from '../../operator/dist/test/fixtures/loopbackSettings.js';
 
 const { kubeconfig, svidFile, namespace } = JSON.parse(process.argv[2]);
 const raw = JSON.parse(readFileSync(svidFile, 'utf8'));
 const http = new KubeHttp(fromKubeconfigFile(kubeconfig));
 const readiness = new Readiness();
 const operator = new Operator(
-  {
-    namespace,
-    watchNamespace: '',
-    leaderElection: true,
-    serviceReconciler: true,
-    argoRolloutServiceReconciler: false,
-    apiPort: 0,
-    apiListenAddress: '127.0.0.1',
-    webhookPort: 0,
-    webhookListenAddress: '127.0.0.1',
-    conversionWebhook: false,
-  },
+  loopbackOperatorSettings(namespace, { leaderElection: true, serviceReconciler: true }),
   { http, svid: new StaticSvidSource({ ...raw, notBefore: new Date(raw.notBefore), notAfter: new Date(raw.notAfter) }), logger: silentLogger(), readiness },
 );
 const started = performance.now();

@@ -19,6 +19,7 @@ import { createTestTrustBundle, issueTestSvid, testCluster, waitFor, type TestTr
 import { KubeHttp, fromKubeconfigFile, type ClusterAccess } from '@tapr/lib/kube';
 import { createOperatorMetrics } from '../src/metrics.js';
 import { Operator, type OperatorDeps, type OperatorSettings } from '../src/operator.js';
+import { loopbackOperatorSettings } from './fixtures/loopbackSettings.js';
 
 export const controlPlaneNamespace = 'dapr-system';
 
@@ -48,19 +49,7 @@ export async function startOperator(
   const readiness = new Readiness();
   const registry = createMetricsRegistry();
   const operator = new Operator(
-    {
-      namespace,
-      watchNamespace: '',
-      leaderElection: false,
-      serviceReconciler: false,
-      argoRolloutServiceReconciler: false,
-      apiPort: 0,
-      apiListenAddress: '127.0.0.1',
-      webhookPort: 0,
-      webhookListenAddress: '127.0.0.1',
-      conversionWebhook: false,
-      ...settings,
-    },
+    loopbackOperatorSettings(namespace, settings),
     { http, svid, logger: testLogger('operator'), readiness, metrics: createOperatorMetrics(registry), ...deps },
   );
   const controller = new AbortController();

@@ -81,12 +81,17 @@ export class LocalKubelet {
     );
   }
 
+  /** The local directory of a pod's volumes and logs. */
+  podDir(pod: V1Pod): string {
+    return path.join(this.options.workDir, `${pod.metadata!.namespace}.${pod.metadata!.name}`);
+  }
+
   async prepare(pod: V1Pod, containerName: string, mapping: ContainerMapping): Promise<PreparedContainer> {
     const podName = pod.metadata!.name!;
     const namespace = pod.metadata!.namespace!;
     const container = pod.spec!.containers.find((c) => c.name === containerName) as Container | undefined;
     if (!container) throw new Error(`pod ${namespace}/${podName} has no container ${containerName}`);
-    const podDir = path.join(this.options.workDir, `${namespace}.${podName}`);
+    const podDir = this.podDir(pod);
     const volumes = new Map((pod.spec!.volumes ?? []).map((v) => [v.name, v]));
     const mounts: MountMap = {};
     for (const mount of container.volumeMounts ?? []) {

@@ -3,6 +3,7 @@
 #   kube-apiserver, kube-controller-manager, kubectl  (k8s.io/kubernetes, staging modules replaced)
 #   etcd                                              (go.etcd.io/etcd/server/v3, its own module)
 #   helm                                              (helm.sh/helm/v3, its own module)
+#   daprd                                             (github.com/dapr/dapr, the stock sidecar, a few components)
 # Each lands in $TAPR_CACHE_DIR/bin/<name>-<version>/ and is skipped when already there,
 # so only the first run on a machine pays for the build. Versions come from versions.env.
 set -euo pipefail
@@ -87,11 +88,45 @@ build_helm() {
   log "helm $HELM_VERSION: built into $out"
 }
 
+# Dapr's own sidecar, for the end-to-end tests that run the real daprd against tapr. Built from the module zip with
+# only the components the tests use: each file in cmd/daprd/components/ registers one component behind the build tags
+# `allcomponents || stablecomponents` (which would pull in every cloud SDK), so the chosen files lose that line and
+# zz_notag.go (a panic for untagged builds) is removed. DAPRD_REPLACES lists module replaces the pinned version needs
+# because the proxy refuses a dependency it asks for (docs/local-cluster.md, "daprd").
+DAPRD_COMPONENTS=(state_redis state_in-memory pubsub_redis pubsub_in-memory secretstores_kubernetes
+                  nameresolution_kubernetes nameresolution_sqlite)
+build_daprd() {
+  local out="$CACHE/bin/daprd-$DAPR_VERSION"
+  if [[ -x "$out/daprd" ]]; then log "daprd $DAPR_VERSION: cached in $out"; return; fi
+  local work="$CACHE/build/daprd-$DAPR_VERSION" info dir commit
+  log "daprd $DAPR_VERSION: resolving github.com/dapr/dapr"
+  info="$(go mod download -json "github.com/dapr/dapr@$DAPR_VERSION")"
+  dir="$(field "$info" Dir)"
+  commit="$(field "$info" Origin.Hash)"
+  rm -rf "$work" && mkdir -p "$(dirname "$work")" "$out"
+  cp -r "$dir" "$work" && chmod -R u+w "$work"
+  local replace
+  for replace in $DAPRD_REPLACES; do (cd "$work" && go mod edit -replace "$replace"); done
+  rm -f "$work/cmd/daprd/components/zz_notag.go"
+  local name file
+  for name in "${DAPRD_COMPONENTS[@]}"; do
+    file="$work/cmd/daprd/components/$name.go"
+    [[ -f "$file" ]] || { log "daprd: no component file $name.go in $DAPR_VERSION"; exit 1; }
+    sed -i '1{/^\/\/go:build /d}' "$file"
+  done
+  log "daprd $DAPR_VERSION: compiling with ${DAPRD_COMPONENTS[*]}"
+  (cd "$work" && go build -mod=mod -trimpath -o "$out/daprd" \
+     -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${DAPR_VERSION#v} -X github.com/dapr/dapr/pkg/buildinfo.gitcommit=$commit -X github.com/dapr/dapr/pkg/buildinfo.gitversion=$DAPR_VERSION" \
+     ./cmd/daprd)
+  log "daprd $DAPR_VERSION: built into $out"
+}
+
 what="${1:-all}"
 case "$what" in
   kube) build_kube ;;
   etcd) build_etcd ;;
   helm) build_helm ;;
-  all) build_etcd; build_helm; build_kube ;;
-  *) echo "usage: $0 [all|kube|etcd|helm]" >&2; exit 2 ;;
+  daprd) build_daprd ;;
+  all) build_etcd; build_helm; build_kube; build_daprd ;;
+  *) echo "usage: $0 [all|kube|etcd|helm|daprd]" >&2; exit 2 ;;
 esac

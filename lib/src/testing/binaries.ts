@@ -15,6 +15,7 @@ export interface Versions {
   kube: string;
   etcd: string;
   helm: string;
+  dapr: string;
 }
 
 export function pinnedVersions(): Versions {
@@ -24,7 +25,7 @@ export function pinnedVersions(): Versions {
     if (!match) throw new Error(`lib/testing/versions.env has no ${key}`);
     return match[1]!;
   };
-  return { kube: get('KUBE_VERSION'), etcd: get('ETCD_VERSION'), helm: get('HELM_VERSION') };
+  return { kube: get('KUBE_VERSION'), etcd: get('ETCD_VERSION'), helm: get('HELM_VERSION'), dapr: get('DAPR_VERSION') };
 }
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -37,6 +38,8 @@ export interface BinaryPaths {
   kubeControllerManager: string;
   kubectl: string;
   helm: string;
+  /** Dapr's own sidecar (github.com/dapr/dapr), built with the components the e2e tests use. */
+  daprd: string;
 }
 
 export function binaryPaths(versions = pinnedVersions(), cache = cacheDir()): BinaryPaths {
@@ -47,11 +50,12 @@ export function binaryPaths(versions = pinnedVersions(), cache = cacheDir()): Bi
     kubeControllerManager: path.join(kube, 'kube-controller-manager'),
     kubectl: path.join(kube, 'kubectl'),
     helm: path.join(cache, 'bin', `helm-${versions.helm}`, 'helm'),
+    daprd: path.join(cache, 'bin', `daprd-${versions.dapr}`, 'daprd'),
   };
 }
 
 /** Builds whatever is missing (minutes on the first run on a machine, nothing afterwards) and returns the paths. */
-export function ensureBinaries(which: 'all' | 'kube' | 'etcd' | 'helm' = 'all'): BinaryPaths {
+export function ensureBinaries(which: 'all' | 'kube' | 'etcd' | 'helm' | 'daprd' = 'all'): BinaryPaths {
   const paths = binaryPaths();
   const needed = which === 'all' ? Object.values(paths) : which === 'kube' ? [paths.kubeApiserver, paths.kubeControllerManager, paths.kubectl] : [paths[which]];
   if (needed.every((file) => existsSync(file))) return paths;

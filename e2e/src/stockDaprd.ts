@@ -11,8 +11,11 @@
 //   - DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK → true: processes run as the test's user, which is root in CI, where a
 //     node would run the container as its non-root user.
 import { spawnSync } from 'node:child_process';
+import type { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
 import path from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
+import type { Svid } from '@tapr/lib';
 import { ensureBinaries, freePort, waitFor } from '@tapr/lib/testing';
 import { serviceAccountKubeconfig, type ContainerMapping, type LocalKubelet, type MountMap, type RunningContainer } from './localKubelet.js';
 
@@ -61,7 +64,41 @@ export class StockDaprd {
     readonly pod: V1Pod,
     readonly ports: DaprdPorts,
     readonly running: RunningContainer,
+    private readonly options: StockDaprdOptions,
   ) {}
+
+  /** The container restarted (what the kubelet does after an exit or a pod restart): stop, then start anew. */
+  async restart(): Promise<StockDaprd> {
+    await this.stop();
+    return StockDaprd.start(this.options);
+  }
+
+  /** The certificate chain daprd serves on its internal gRPC port (mTLS), seen by a client presenting `client`. */
+  servingChain(client: Svid): Promise<X509Certificate[]> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: this.ports.internal,
+        cert: client.certChainPem,
+        key: client.keyPem,
+        ca: client.trustAnchorsPem,
+        ALPNProtocols: ['h2'],
+        // The server's identity is its SPIFFE ID (checked by the caller), not a DNS name.
+        checkServerIdentity: () => undefined,
+      });
+      socket.once('secureConnect', () => {
+        const chain: X509Certificate[] = [];
+        let cert = socket.getPeerX509Certificate();
+        while (cert && !chain.some((c) => c.fingerprint256 === cert!.fingerprint256)) {
+          chain.push(cert);
+          cert = cert.issuerCertificate;
+        }
+        socket.destroy();
+        resolve(chain);
+      });
+      socket.once('error', reject);
+    });
+  }
 
   get appId(): string {
     return this.pod.metadata!.annotations!['dapr.io/app-id'] ?? this.pod.metadata!.name!;
@@ -129,7 +166,7 @@ export class StockDaprd {
     if (prepared.argv[0] !== '/daprd') throw new Error(`daprd of ${podName}: args start with ${prepared.argv[0]}, expected /daprd`);
     prepared.argv[0] = binary;
     const running = options.kubelet.start(prepared);
-    const daprd = new StockDaprd(options.pod, ports, running);
+    const daprd = new StockDaprd(options.pod, ports, running, options);
     if (options.waitHealthy !== false) await daprd.waitHealthy(options.timeoutMs);
     return daprd;
   }

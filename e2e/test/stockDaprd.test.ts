@@ -12,6 +12,14 @@ import { LocalControlPlane } from '../src/localControlPlane.js';
 import { RedisServer } from '../src/redisServer.js';
 import { StockDaprd, stockDaprdBinary } from '../src/stockDaprd.js';
 import { TestApp, type TestAppOptions } from '../src/testApp.js';
+import { workloadSvid } from '../src/workload.js';
+
+interface DaprdMetadata {
+  id: string;
+  components: Array<{ name: string; type: string }>;
+  subscriptions: Array<{ pubsubname: string; topic: string; type: string }>;
+  actorRuntime?: { runtimeStatus: string; hostReady: boolean; placement: string; activeActors?: Array<{ type: string; count: number }> };
+}
 
 const describeLocal = (process.env['TAPR_E2E_TARGET'] ?? 'local') === 'local' ? describe : describe.skip;
 
@@ -108,6 +116,24 @@ spec:
   metadata:
   - {name: redisHost, value: "${redis.address}"}
   - {name: actorStateStore, value: "true"}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: pubsub, namespace: ${appNamespace}}
+spec:
+  type: pubsub.redis
+  version: v1
+  metadata:
+  - {name: redisHost, value: "${redis.address}"}
+---
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: {name: orders, namespace: ${appNamespace}}
+spec:
+  pubsubname: pubsub
+  topic: orders
+  routes: {default: /orders}
+scopes: [stock-b]
 `);
   }, 240_000);
 
@@ -121,12 +147,128 @@ spec:
     expect(codes).toEqual({ sentry: 0, operator: 0, injector: 0, placement: 0 });
   }, 120_000);
 
-  let first: Awaited<ReturnType<typeof deploy>>;
+  type Deployed = Awaited<ReturnType<typeof deploy>>;
+  let a: Deployed;
+  let b: Deployed;
+  const metadataOf = async (daprd: StockDaprd) => (await (await daprd.fetch('/v1.0/metadata')).json()) as DaprdMetadata;
+  const componentsOf = async (daprd: StockDaprd) =>
+    (await metadataOf(daprd)).components.map((c) => `${c.name}=${c.type}`).sort();
+  const svidFor = async (pod: V1Pod, id: string) =>
+    workloadSvid({
+      kubelet: controlPlane.kubelet,
+      pod,
+      sentryAddress: controlPlane.address('sentry'),
+      trustAnchorsPem: await controlPlane.trustAnchors(),
+      controlPlane: { trustDomain: 'cluster.local', namespace: controlPlane.namespace },
+      id,
+    });
 
-  it('gets its workload certificate from tapr’s sentry and reports healthy', async () => {
-    first = await deploy('stock-a');
-    const metadata = await (await first.daprd.fetch('/v1.0/metadata')).json();
-    expect(metadata.id).toBe('stock-a');
-    expect(first.daprd.output()).toMatch(/dapr/i);
+  it('gets its workload certificate from tapr’s sentry (SPIFFE ID of its app) and reports healthy', async () => {
+    a = await deploy('stock-a');
+    expect((await a.daprd.fetch('/v1.0/healthz')).status).toBe(204);
+    expect((await metadataOf(a.daprd)).id).toBe('stock-a');
+    // The certificate daprd serves for mTLS is the one sentry signed for it: its app's SPIFFE ID, chained to the
+    // trust anchors sentry published (and the injector put into DAPR_TRUST_ANCHORS).
+    const chain = await a.daprd.servingChain(await svidFor(a.pod, 'stock-a'));
+    expect(chain[0]!.subjectAltName).toContain(`URI:spiffe://public/ns/${appNamespace}/stock-a`);
+    const root = new X509Certificate(await controlPlane.trustAnchors());
+    expect(chain.at(-1)!.verify(root.publicKey) || chain.at(-1)!.checkIssued(root)).toBe(true);
+    expect(a.daprd.output()).toContain('Security is initialized successfully');
+  });
+
+  it('loads the Components tapr’s operator serves for its namespace', async () => {
+    expect(await componentsOf(a.daprd)).toEqual(expect.arrayContaining(['pubsub=pubsub.redis', 'statestore=state.redis']));
+    expect(a.daprd.output()).toContain('Component loaded: statestore (state.redis/v1)');
+  });
+
+  it('keeps state through daprd’s HTTP API in Redis under Dapr’s keys (ETags, concurrency, delete, transactions)', async () => {
+    const state = (suffix = '', init?: RequestInit) => a.daprd.fetch(`/v1.0/state/statestore${suffix}`, init);
+    const save = (items: unknown[]) => state('', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(items) });
+
+    expect((await save([{ key: 'order-1', value: { qty: 1 } }])).status).toBe(204);
+    const read = await state('/order-1');
+    expect(read.status).toBe(200);
+    expect(await read.json()).toEqual({ qty: 1 });
+    const etag = read.headers.get('etag');
+    expect(etag).toBeTruthy();
+
+    // A write with the current ETag wins; one with the now stale ETag is refused with 409.
+    expect((await save([{ key: 'order-1', value: { qty: 2 }, etag }])).status).toBe(204);
+    const stale = await save([{ key: 'order-1', value: { qty: 3 }, etag }]);
+    expect(stale.status).toBe(409);
+    expect((await stale.json()).errorCode).toBe('ERR_STATE_SAVE');
+    expect(await (await state('/order-1')).json()).toEqual({ qty: 2 });
+
+    // First-write concurrency: the first write of a key succeeds, a second one without the ETag is refused.
+    const firstWrite = (value: unknown) => save([{ key: 'order-fw', value, options: { concurrency: 'first-write' } }]);
+    expect((await firstWrite('one')).status).toBe(204);
+    // Dapr's Redis store refuses it in its Lua script, which daprd reports as a failed save (500), not as the 409
+    // of an ETag mismatch (Dapr 1.17.5 behaviour, seen here).
+    const second = await firstWrite('two');
+    expect(second.status).toBe(500);
+    expect((await second.json()).errorCode).toBe('ERR_STATE_SAVE');
+    expect(await (await state('/order-fw')).json()).toBe('one');
+
+    // Delete: a stale If-Match is refused, then the key goes.
+    expect((await state('/order-1', { method: 'DELETE', headers: { 'If-Match': etag! } })).status).toBe(409);
+    expect((await state('/order-1', { method: 'DELETE' })).status).toBe(204);
+    expect((await state('/order-1')).status).toBe(204);
+
+    // A transaction: both operations or neither.
+    const transaction = await state('/transaction', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        operations: [
+          { operation: 'upsert', request: { key: 'order-tx', value: 'in a transaction' } },
+          { operation: 'delete', request: { key: 'order-fw' } },
+        ],
+      }),
+    });
+    expect(transaction.status).toBe(204);
+    expect(await (await state('/order-tx')).json()).toBe('in a transaction');
+    expect((await state('/order-fw')).status).toBe(204);
+
+    // Dapr's key layout in Redis: <app-id>||<key>, a hash with the data and its version (the ETag).
+    expect(await redis.keys('stock-a||*')).toEqual(['stock-a||order-tx']);
+    const stored = await redis.hash('stock-a||order-tx');
+    expect(JSON.parse(stored['data']!)).toBe('in a transaction');
+    expect(stored['version']).toMatch(/^\d+$/);
+  });
+
+  it('invokes app B from app A through both sidecars over mTLS with sentry’s certificates', async () => {
+    b = await deploy('stock-b', {}, { subscriptions: [{ pubsubname: 'pubsub', topic: 'invoices', route: '/invoices' }] });
+    expect(a.daprd.running.prepared.argv).toContain('--enable-mtls');
+    const response = await waitFor(
+      async () => {
+        const r = await a.daprd.fetch('/v1.0/invoke/stock-b/method/echo/hello', { method: 'POST', body: 'from a' });
+        return r.status === 200 ? r : undefined;
+      },
+      { what: 'an invocation of stock-b from stock-a', timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(await response.json()).toEqual({ app: 'stock-b', method: 'POST', path: '/echo/hello', body: 'from a' });
+    // B's sidecar names the caller from the mTLS peer: the request came from A's sidecar.
+    const received = b.app.received('/echo/hello').at(-1)!;
+    expect(received.headers['dapr-caller-app-id']).toBe('stock-a');
+  });
+
+  it('delivers a message A publishes to B’s declarative (Subscription CRD) and programmatic subscriptions', async () => {
+    const publish = (topic: string, body: unknown) =>
+      a.daprd.fetch(`/v1.0/publish/pubsub/${topic}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const [topic, route] of [['orders', '/orders'], ['invoices', '/invoices']] as const) {
+      const delivered = await waitFor(
+        async () => {
+          const seen = b.app.received(route).find((r) => JSON.parse(r.body).data?.topic === topic);
+          if (seen) return seen;
+          expect((await publish(topic, { topic, n: 1 })).status).toBe(204);
+          return undefined;
+        },
+        { what: `B to receive a message on ${topic} at ${route}`, timeoutMs: 30_000, intervalMs: 1000 },
+      );
+      expect(delivered.headers['content-type']).toContain('application/cloudevents+json');
+      const event = JSON.parse(delivered.body);
+      expect(event).toMatchObject({ topic, pubsubname: 'pubsub', source: 'stock-a', specversion: '1.0', data: { topic, n: 1 } });
+    }
+    expect((await metadataOf(b.daprd)).subscriptions.map((s) => `${s.topic}:${s.type}`).sort()).toEqual(['invoices:PROGRAMMATIC', 'orders:DECLARATIVE']);
   });
 });

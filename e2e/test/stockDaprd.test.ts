@@ -13,6 +13,7 @@ import { RedisServer } from '../src/redisServer.js';
 import { StockDaprd, stockDaprdBinary } from '../src/stockDaprd.js';
 import { TestApp, type TestAppOptions } from '../src/testApp.js';
 import { workloadSvid } from '../src/workload.js';
+import { HashRing, defaultReplicationFactor } from '@tapr/lib/placement/ring';
 
 interface DaprdMetadata {
   id: string;
@@ -35,6 +36,27 @@ describeLocal('the stock daprd against tapr (local)', () => {
     const result = await kubectl(['apply', '-f', '-'], { input: yaml });
     if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
   };
+
+  // Name resolution without cluster DNS: Dapr's SQLite resolver, one database file shared by the sidecars here
+  // (docs/stock-daprd.md says why).
+  const configuration = (name: string, hotReload: boolean) => `
+apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata: {name: ${name}, namespace: ${appNamespace}}
+spec:
+  features: [{name: HotReload, enabled: ${hotReload}}]
+  nameResolution:
+    component: sqlite
+    configuration:
+      connectionString: ${path.join(workDir, 'nameresolution.db')}
+`;
+  const inMemoryStore = (name: string, scopes: string[]) => `
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: ${name}, namespace: ${appNamespace}}
+spec: {type: state.in-memory, version: v1, metadata: []}
+scopes: [${scopes.join(', ')}]
+`;
 
   /** An annotated Deployment of one replica, its injected pod, a test app and the pod's stock daprd. */
   async function deploy(appId: string, annotations: Record<string, string> = {}, app: Partial<TestAppOptions> = {}) {
@@ -96,16 +118,7 @@ describeLocal('the stock daprd against tapr (local)', () => {
       await controlPlane.stop();
       throw error;
     }
-    // Name resolution without cluster DNS: Dapr's SQLite resolver, one database file shared by the sidecars here.
-    await apply(`
-apiVersion: dapr.io/v1alpha1
-kind: Configuration
-metadata: {name: appconfig, namespace: ${appNamespace}}
-spec:
-  nameResolution:
-    component: sqlite
-    configuration:
-      connectionString: ${path.join(workDir, 'nameresolution.db')}
+    await apply(`${configuration('appconfig', false)}
 ---
 apiVersion: dapr.io/v1alpha1
 kind: Component
@@ -270,5 +283,128 @@ scopes: [stock-b]
       expect(event).toMatchObject({ topic, pubsubname: 'pubsub', source: 'stock-a', specversion: '1.0', data: { topic, n: 1 } });
     }
     expect((await metadataOf(b.daprd)).subscriptions.map((s) => `${s.topic}:${s.type}`).sort()).toEqual(['invoices:PROGRAMMATIC', 'orders:DECLARATIVE']);
+  });
+
+  it('without the HotReload feature (Dapr 1.17’s default), loads a Component applied later only when daprd restarts', async () => {
+    await apply(inMemoryStore('late-store', ['stock-a']));
+    // The operator streams it at once (see the HotReload test); a sidecar without the feature opens no stream.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(await componentsOf(a.daprd)).not.toContain('late-store=state.in-memory');
+    expect(a.daprd.output()).not.toContain('Hot reloading enabled');
+    a.daprd = await a.daprd.restart();
+    sidecars.push(a.daprd);
+    expect(await componentsOf(a.daprd)).toContain('late-store=state.in-memory');
+  });
+
+  it('with HotReload, applies a Component created, updated and deleted later, and a later Subscription, without a restart', async () => {
+    await apply(configuration('hotreload', true));
+    const hot = await deploy('stock-hot', { 'dapr.io/config': 'hotreload' });
+    expect(hot.daprd.output()).toContain('Hot reloading enabled');
+    const save = (store: string, key: string) =>
+      hot.daprd.fetch(`/v1.0/state/${store}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ key, value: key }]) });
+    const until = (what: string, check: (components: string[]) => boolean) =>
+      waitFor(async () => check(await componentsOf(hot.daprd)), { what, timeoutMs: 30_000, intervalMs: 300 });
+
+    await apply(inMemoryStore('hot-store', ['stock-hot']));
+    await until('hot-store to be loaded', (c) => c.includes('hot-store=state.in-memory'));
+    expect((await save('hot-store', 'k1')).status).toBe(204);
+
+    // Updated: the same name, now Redis; the state lands under Dapr's key in Redis.
+    await apply(`
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: hot-store, namespace: ${appNamespace}}
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+  - {name: redisHost, value: "${redis.address}"}
+scopes: [stock-hot]
+`);
+    await until('hot-store to become state.redis', (c) => c.includes('hot-store=state.redis'));
+    expect((await save('hot-store', 'k2')).status).toBe(204);
+    expect(await redis.keys('stock-hot||*')).toEqual(['stock-hot||k2']);
+
+    const removed = await kubectl(['delete', 'component', 'hot-store', '-n', appNamespace]);
+    expect(removed.code).toBe(0);
+    await until('hot-store to be unloaded', (c) => !c.some((name) => name.startsWith('hot-store=')));
+    const gone = await save('hot-store', 'k3');
+    expect(gone.status).toBe(400);
+    expect((await gone.json()).errorCode).toBe('ERR_STATE_STORE_NOT_FOUND');
+
+    // A declarative Subscription applied later reaches the sidecar over the operator's SubscriptionUpdate stream.
+    await apply(`
+apiVersion: dapr.io/v2alpha1
+kind: Subscription
+metadata: {name: late-topic, namespace: ${appNamespace}}
+spec: {pubsubname: pubsub, topic: late, routes: {default: /late}}
+scopes: [stock-hot]
+`);
+    await waitFor(async () => (await metadataOf(hot.daprd)).subscriptions.some((s) => s.topic === 'late'), {
+      what: 'the late Subscription to reach stock-hot',
+      timeoutMs: 30_000,
+      intervalMs: 300,
+    });
+    expect(hot.daprd.output()).not.toContain('Subscription HotReloading is not supported');
+  });
+
+  let hosts: Deployed[] = [];
+  const hostKey = (d: Deployed) => `127.0.0.1:${d.daprd.ports.internal}`;
+  const callActor = async (id: string) => {
+    const response = await a.daprd.fetch(`/v1.0/actors/Counter/${id}/method/hello`, { method: 'PUT', body: '{}', signal: AbortSignal.timeout(20_000) });
+    if (response.status !== 200) throw new Error(`actor call Counter/${id}: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { host: string }).host;
+  };
+
+  it('hosts actors: the app registers with tapr’s placement, the table reaches daprd, a call through another sidecar reaches the host', async () => {
+    hosts = [await deploy('actor-host-1', {}, { actorTypes: ['Counter'] })];
+    await waitFor(async () => (await metadataOf(hosts[0]!.daprd)).actorRuntime?.hostReady === true, { what: 'actor-host-1 to be ready', timeoutMs: 30_000 });
+    const runtime = (await metadataOf(hosts[0]!.daprd)).actorRuntime!;
+    expect(runtime.runtimeStatus).toBe('RUNNING');
+    expect(runtime.placement).toBe('placement: connected');
+    expect(await waitFor(() => callActor('c-1').catch(() => undefined), { what: 'an actor call to Counter/c-1', timeoutMs: 30_000, intervalMs: 500 })).toBe('actor-host-1');
+    expect(hosts[0]!.app.received('/actors/Counter/c-1/method/hello')).toHaveLength(1);
+  });
+
+  it('splits actor ids between two hosts as the consistent-hash ring of the placement table says', async () => {
+    hosts.push(await deploy('actor-host-2', {}, { actorTypes: ['Counter'] }));
+    const ring = HashRing.build(hosts.map((h) => [hostKey(h), h.app.options.name] as const), { replicationFactor: defaultReplicationFactor });
+    const ids = Array.from({ length: 40 }, (_, i) => `counter-${i}`);
+    const expected = Object.fromEntries(ids.map((id) => [id, ring.lookup(id)]));
+    expect(new Set(Object.values(expected)).size).toBe(2);
+    // Until every sidecar holds the two-host table, calls may still go to the first host alone.
+    const actual = await waitFor(
+      async () => {
+        const seen = Object.fromEntries(await Promise.all(ids.map(async (id) => [id, await callActor(id)] as const)));
+        return JSON.stringify(seen) === JSON.stringify(expected) ? seen : undefined;
+      },
+      { what: 'actor calls to land where the ring says', timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    expect(actual).toEqual(expected);
+  });
+
+  it('has no scheduler (tapr runs none yet): the injector leaves the flag out, daprd stays healthy, jobs and reminders fail at once', async () => {
+    const daprd = hosts[0]!.daprd;
+    expect(daprd.running.prepared.argv.join(' ')).not.toContain('--scheduler-host-address');
+    expect(daprd.output()).toContain('No scheduler host addresses provided. Scheduler disabled');
+    const job = await daprd.fetch('/v1.0-alpha1/jobs/nightly', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ schedule: '@every 1s', data: 'x' }),
+      signal: AbortSignal.timeout(20_000),
+    });
+    expect(job.status).toBe(500);
+    expect(await job.json()).toMatchObject({ errorCode: 'DAPR_SCHEDULER_SCHEDULE_JOB', message: expect.stringContaining('scheduler clients are disabled') });
+    const reminder = await daprd.fetch('/v1.0/actors/Counter/c-1/reminders/ping', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dueTime: '1s', period: '1s' }),
+      signal: AbortSignal.timeout(20_000),
+    });
+    // Dapr 1.17 keeps reminders only in the scheduler (no state-store fallback): without one they are refused.
+    expect(reminder.status).toBe(500);
+    expect(await reminder.json()).toMatchObject({ errorCode: 'ERR_ACTOR_REMINDER_CREATE', message: expect.stringContaining('scheduler clients are disabled') });
+    expect((await daprd.fetch('/v1.0/healthz')).status).toBe(204);
+    expect(daprd.exited).toBe(false);
   });
 });

@@ -127,7 +127,6 @@ const effects: Record<keyof typeof annotationTable, [Record<string, string>, (r:
   appHealthProbeInterval: [{ 'dapr.io/enable-app-health-check': 'true', 'dapr.io/app-health-probe-interval': '9' }, (r) => expect(r.args).toContain('--app-health-probe-interval 9')],
   appHealthProbeTimeout: [{ 'dapr.io/enable-app-health-check': 'true', 'dapr.io/app-health-probe-timeout': '900' }, (r) => expect(r.args).toContain('--app-health-probe-timeout 900')],
   appHealthThreshold: [{ 'dapr.io/enable-app-health-check': 'true', 'dapr.io/app-health-threshold': '7' }, (r) => expect(r.args).toContain('--app-health-threshold 7')],
-  appBindingOptionsTimeout: [{ 'dapr.io/app-binding-options-timeout': '2s' }, (r) => expect(r.args).toContain('--app-binding-options-timeout 2s')],
   placementHostAddress: [
     { 'dapr.io/placement-host-address': '"placement:50005"' },
     (r) => expect(r.args).toContain('--placement-host-address placement:50005 --enable-mtls'),

@@ -116,7 +116,6 @@ export const annotationTable = {
   appHealthProbeInterval: integer('dapr.io/app-health-probe-interval', 5, { min: 1 }, { help: 'seconds between app health probes' }),
   appHealthProbeTimeout: integer('dapr.io/app-health-probe-timeout', 500, { min: 1 }, { help: 'app health probe timeout in ms' }),
   appHealthThreshold: integer('dapr.io/app-health-threshold', 3, { min: 1 }, { help: 'failed probes before the app is unhealthy' }),
-  appBindingOptionsTimeout: nonEmpty('dapr.io/app-binding-options-timeout', { help: '`--app-binding-options-timeout`' }),
   placementHostAddress: optionalText('dapr.io/placement-host-address', { trimQuotes: true, help: 'overrides the placement address ("" = none)' }),
   schedulerHostAddress: optionalText('dapr.io/scheduler-host-address', { trimQuotes: true, help: 'overrides the scheduler address ("" = none)' }),
   pluggableComponents: custom<string[]>('dapr.io/pluggable-components', [], {

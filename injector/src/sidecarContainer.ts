@@ -226,7 +226,6 @@ export class SidecarTemplate {
         '--app-health-threshold', String(s.appHealthThreshold),
       );
     }
-    if (s.appBindingOptionsTimeout) args.push('--app-binding-options-timeout', s.appBindingOptionsTimeout);
     if (s.logAsJson) args.push('--log-as-json');
     if (s.enableProfiling) args.push('--enable-profiling');
     if (request.mtlsEnabled) args.push('--enable-mtls');

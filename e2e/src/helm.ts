@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadAll } from 'js-yaml';
+// The default import: the js-yaml that resolves from e2e/ may be the CommonJS 3.x one, whose named exports Node's ESM loader cannot see.
+import yaml from 'js-yaml';
 import { binaryPaths, ensureBinaries } from '@tapr/lib/testing';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -81,8 +82,8 @@ export async function renderChart(options: RenderOptions): Promise<KubeObject[]>
   return parseManifests(await renderChartYaml(options));
 }
 
-export function parseManifests(yaml: string): KubeObject[] {
-  return (loadAll(yaml) as unknown[]).filter((doc): doc is KubeObject => typeof doc === 'object' && doc !== null && 'kind' in doc);
+export function parseManifests(text: string): KubeObject[] {
+  return (yaml.loadAll(text) as unknown[]).filter((doc): doc is KubeObject => typeof doc === 'object' && doc !== null && 'kind' in doc);
 }
 
 export function helmPath(): string {

@@ -47,6 +47,8 @@ export interface LocalControlPlaneOptions {
   secretReaderNamespace: string;
   workDir: string;
   values?: Record<string, unknown>;
+  /** Record each pod as Running and Ready once its service is ready, as a kubelet would (the demo shows it). */
+  reportStatus?: boolean;
   /** How many of each service's pods to run (default one each; 0 leaves a service out). */
   replicas?: Partial<Record<ServiceName, number>>;
 }
@@ -235,6 +237,7 @@ export class LocalControlPlane {
     ).catch((error: Error) => {
       throw new Error(`${error.message}\n--- ${service} output (${prepared.logFile}) ---\n${running.output().slice(-6000)}`, { cause: error });
     });
+    if (this.options.reportStatus) await this.kubelet.reportRunning(pod, [container]);
   }
 
   /** The trust anchors sentry published (ConfigMap dapr-trust-bundle, key ca.crt). */

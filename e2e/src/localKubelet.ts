@@ -155,6 +155,46 @@ export class LocalKubelet {
     return running;
   }
 
+  /**
+   * Records in the pod's status what the kubelet would once its containers run: phase Running, the pod's address
+   * (127.0.0.1 here) and, per container, running and ready for those in `running`; the others (played by the test
+   * itself, or not run here) are reported waiting, so `kubectl get pods` never claims more than runs.
+   */
+  async reportRunning(pod: V1Pod, running: string[]): Promise<void> {
+    const name = pod.metadata!.name!;
+    const namespace = pod.metadata!.namespace!;
+    await waitFor(
+      async () => {
+        const current = await this.#core.readNamespacedPod({ name, namespace });
+        const now = new Date();
+        const containers = current.spec!.containers;
+        const allReady = containers.every((c) => running.includes(c.name));
+        const condition = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastTransitionTime: now });
+        current.status = {
+          ...current.status,
+          phase: 'Running',
+          podIP: '127.0.0.1',
+          podIPs: [{ ip: '127.0.0.1' }],
+          hostIP: '127.0.0.1',
+          startTime: current.status?.startTime ?? now,
+          conditions: [condition('Initialized', true), condition('ContainersReady', allReady), condition('Ready', allReady)],
+          containerStatuses: containers.map((c) => ({
+            name: c.name,
+            image: c.image ?? '',
+            imageID: '',
+            restartCount: 0,
+            ...(running.includes(c.name)
+              ? { ready: true, started: true, state: { running: { startedAt: now } } }
+              : { ready: false, started: false, state: { waiting: { reason: 'NotRunLocally', message: 'the local kubelet does not run this container' } } }),
+          })),
+        };
+        await this.#core.replaceNamespacedPodStatus({ name, namespace, body: current });
+        return true;
+      },
+      { what: `the status of pod ${namespace}/${name} to be recorded`, timeoutMs: 15_000 },
+    );
+  }
+
   /** Records in the pod's status that its only container ended with `exitCode` (what the kubelet reports). */
   async reportTerminated(pod: V1Pod, exitCode: number): Promise<void> {
     const name = pod.metadata!.name!;

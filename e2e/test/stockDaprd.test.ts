@@ -209,7 +209,7 @@ scopes: [stock-b]
     expect((await save([{ key: 'order-1', value: { qty: 2 }, etag }])).status).toBe(204);
     const stale = await save([{ key: 'order-1', value: { qty: 3 }, etag }]);
     expect(stale.status).toBe(409);
-    expect((await stale.json()).errorCode).toBe('ERR_STATE_SAVE');
+    expect(((await stale.json()) as { errorCode: string }).errorCode).toBe('ERR_STATE_SAVE');
     expect(await (await state('/order-1')).json()).toEqual({ qty: 2 });
 
     // First-write concurrency: the first write of a key succeeds, a second one without the ETag is refused.
@@ -219,7 +219,7 @@ scopes: [stock-b]
     // of an ETag mismatch (Dapr 1.17.5 behaviour, seen here).
     const second = await firstWrite('two');
     expect(second.status).toBe(500);
-    expect((await second.json()).errorCode).toBe('ERR_STATE_SAVE');
+    expect(((await second.json()) as { errorCode: string }).errorCode).toBe('ERR_STATE_SAVE');
     expect(await (await state('/order-fw')).json()).toBe('one');
 
     // Delete: a stale If-Match is refused, then the key goes.
@@ -330,7 +330,7 @@ scopes: [stock-hot]
     await until('hot-store to be unloaded', (c) => !c.some((name) => name.startsWith('hot-store=')));
     const gone = await save('hot-store', 'k3');
     expect(gone.status).toBe(400);
-    expect((await gone.json()).errorCode).toBe('ERR_STATE_STORE_NOT_FOUND');
+    expect(((await gone.json()) as { errorCode: string }).errorCode).toBe('ERR_STATE_STORE_NOT_FOUND');
 
     // A declarative Subscription applied later reaches the sidecar over the operator's SubscriptionUpdate stream.
     await apply(`

@@ -6,7 +6,7 @@ KUBECTL := $(TAPR_CACHE_DIR)/bin/kube-$(KUBE_VERSION)/kubectl
 CLUSTER_DIR ?= .tapr/cluster
 export TAPR_CACHE_DIR
 
-.PHONY: all install binaries build test test-unit test-integration demo cluster-up cluster-down cluster-status clean
+.PHONY: all install binaries system-packages build test test-unit test-integration demo cluster-up cluster-down cluster-status clean
 
 all: build
 
@@ -16,29 +16,36 @@ node_modules/.tapr-installed: package-lock.json
 	@touch $@
 install: node_modules/.tapr-installed
 
-# kube-apiserver, kube-controller-manager, kubectl, etcd and helm built from their Go modules (first run: minutes).
+# kube-apiserver, kube-controller-manager, kubectl, etcd, helm and Dapr's daprd built from their Go modules
+# (first run: minutes).
 binaries:
 	bash lib/testing/build-binaries.sh all
+
+# Debian packages the e2e suite and the demo run: redis-server (with redis-cli). Installed when missing, as root.
+system-packages:
+	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; \
+	  else echo "redis-server is missing: sudo apt-get install redis-server" >&2; exit 1; fi; }
 
 build: install
 	npm run build
 
 # The whole test suite: unit tests and integration tests against a real local API server.
-test: build binaries e2e-typecheck
+test: build binaries system-packages e2e-typecheck
 	npm run jest
 
 test-unit: build
 	npm run jest -- --selectProjects unit
 
-test-integration: build binaries
+test-integration: build binaries system-packages
 	npm run jest -- --selectProjects integration
 
-# The main job for now: a local control plane with the dapr.io CRDs, the seed Component applied and read back.
-demo: cluster-up
-	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) apply -f e2e/manifests/statestore.yaml
-	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) get component statestore -n default
-	KUBECONFIG=$(CLUSTER_DIR)/kubeconfig $(KUBECTL) get component statestore -n default -o yaml
-	@echo "The control plane keeps running: export KUBECONFIG=$(CLUSTER_DIR)/kubeconfig; stop it with: make cluster-down"
+# The main job: the seed's walkthrough (e2e/demo/demo.ts) on the local control plane — the chart, tapr's four
+# services, Redis and the statestore Component, two annotated apps with the stock daprd. Runs until Ctrl-C;
+# DEMO_FLAGS=--exit ends it after the walkthrough.
+DEMO_FLAGS ?=
+demo: cluster-up system-packages
+	npx tsx --tsconfig e2e/tsconfig.json e2e/demo/demo.ts --cluster-dir $(CLUSTER_DIR) $(DEMO_FLAGS)
 
 cluster-up: build binaries
 	node lib/dist/src/testing/cli.js up $(CLUSTER_DIR)

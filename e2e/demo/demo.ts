@@ -120,7 +120,7 @@ async function main(): Promise<void> {
 kind: Configuration
 metadata: {name: demo-config}
 spec:
-  nameResolution: {component: sqlite, configuration: {connectionString: ${path.join(workDir, 'nameresolution.db')}}}
+  nameResolution: {component: sqlite, configuration: {connectionString: ${path.join(workDir, 'nameresolution.db')}, cleanupInterval: "0"}}
 `,
       appNamespace,
     );

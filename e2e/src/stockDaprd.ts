@@ -133,7 +133,7 @@ export class StockDaprd {
     const replacements: Record<string, string> = { [svc('dapr-sentry', 443)]: cp.sentry };
     if (cp.operator) replacements[svc('dapr-api', 443)] = cp.operator;
     if (cp.placement) replacements[svc('dapr-placement-server', 50005)] = cp.placement;
-    if (cp.scheduler) replacements[svc('dapr-scheduler-server', 50006)] = cp.scheduler;
+    if (cp.scheduler) replacements[svc('dapr-scheduler-server-a', 443)] = cp.scheduler;
     const flagValues: Record<string, string> = {
       '--dapr-http-port': String(ports.http),
       '--dapr-grpc-port': String(ports.grpc),
@@ -171,13 +171,33 @@ export class StockDaprd {
     return daprd;
   }
 
-  /** Until /v1.0/healthz answers 204 (what the injected readiness probe asks); fails with the log if daprd exits. */
+  /**
+   * The URL of the pod's own readiness probe for daprd (the injector's httpGet, on daprd's public port), with the
+   * container port mapped to the local one it was given.
+   */
+  readinessProbeUrl(): string {
+    const container = this.pod.spec!.containers.find((c) => c.name === 'daprd')!;
+    const probe = container.readinessProbe?.httpGet;
+    if (!probe) throw new Error(`daprd of ${this.pod.metadata!.name} has no httpGet readiness probe`);
+    const args = container.args ?? [];
+    const portOf = (flag: string) => args[args.indexOf(flag) + 1];
+    const local: Record<string, number> = {
+      [portOf('--dapr-public-port') ?? '3501']: this.ports.public,
+      [portOf('--dapr-http-port') ?? '3500']: this.ports.http,
+    };
+    const target = local[String(probe.port)];
+    if (target === undefined) throw new Error(`daprd readiness probe port ${probe.port} is neither its public nor its HTTP port`);
+    return `http://127.0.0.1:${target}${probe.path ?? '/'}`;
+  }
+
+  /** Until the pod's readiness probe passes (GET /v1.0/healthz → 204); fails with the log if daprd exits. */
   async waitHealthy(timeoutMs = 60_000): Promise<void> {
+    const probe = this.readinessProbeUrl();
     await waitFor(
       async () => {
         // An exit ends the wait at once (waitFor would retry a thrown error until its time-out).
         if (this.exited) return true;
-        return (await this.fetch('/v1.0/healthz').catch(() => undefined))?.status === 204;
+        return (await fetch(probe).catch(() => undefined))?.status === 204;
       },
       { what: `daprd of ${this.pod.metadata!.name} to be healthy`, timeoutMs, intervalMs: 250 },
     )

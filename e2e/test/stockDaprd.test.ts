@@ -49,6 +49,8 @@ spec:
     component: sqlite
     configuration:
       connectionString: ${path.join(workDir, 'nameresolution.db')}
+      # The resolver's clean-up (hourly by default) is off: docs/stock-daprd.md, "Name resolution".
+      cleanupInterval: "0"
 `;
   const inMemoryStore = (name: string, scopes: string[]) => `
 apiVersion: dapr.io/v1alpha1
@@ -178,6 +180,8 @@ scopes: [stock-b]
 
   it('gets its workload certificate from tapr’s sentry (SPIFFE ID of its app) and reports healthy', async () => {
     a = await deploy('stock-a');
+    // Ready by the pod's own probe: the injector's httpGet on daprd's public port.
+    expect(a.daprd.readinessProbeUrl()).toBe(`http://127.0.0.1:${a.daprd.ports.public}/v1.0/healthz`);
     expect((await a.daprd.fetch('/v1.0/healthz')).status).toBe(204);
     expect((await metadataOf(a.daprd)).id).toBe('stock-a');
     // The certificate daprd serves for mTLS is the one sentry signed for it: its app's SPIFFE ID, chained to the
@@ -285,15 +289,38 @@ scopes: [stock-b]
     expect((await metadataOf(b.daprd)).subscriptions.map((s) => `${s.topic}:${s.type}`).sort()).toEqual(['invoices:PROGRAMMATIC', 'orders:DECLARATIVE']);
   });
 
-  it('without the HotReload feature (Dapr 1.17’s default), loads a Component applied later only when daprd restarts', async () => {
+  it('without the HotReload feature (Dapr 1.17’s default), takes Components created, updated and deleted later only at a restart', async () => {
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 3000));
     await apply(inMemoryStore('late-store', ['stock-a']));
-    // The operator streams it at once (see the HotReload test); a sidecar without the feature opens no stream.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    expect(await componentsOf(a.daprd)).not.toContain('late-store=state.in-memory');
+    await apply(inMemoryStore('late-gone', ['stock-a']));
+    // The operator streams changes at once (the HotReload test shows it); a sidecar without the feature opens no stream.
+    await settle();
+    expect(await componentsOf(a.daprd)).not.toEqual(expect.arrayContaining(['late-store=state.in-memory']));
     expect(a.daprd.output()).not.toContain('Hot reloading enabled');
     a.daprd = await a.daprd.restart();
     sidecars.push(a.daprd);
-    expect(await componentsOf(a.daprd)).toContain('late-store=state.in-memory');
+    expect(await componentsOf(a.daprd)).toEqual(expect.arrayContaining(['late-gone=state.in-memory', 'late-store=state.in-memory']));
+
+    // An update and a delete are not seen either, until the next restart.
+    await apply(`
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: late-store, namespace: ${appNamespace}}
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+  - {name: redisHost, value: "${redis.address}"}
+scopes: [stock-a]
+`);
+    expect((await kubectl(['delete', 'component', 'late-gone', '-n', appNamespace])).code).toBe(0);
+    await settle();
+    expect(await componentsOf(a.daprd)).toEqual(expect.arrayContaining(['late-gone=state.in-memory', 'late-store=state.in-memory']));
+    a.daprd = await a.daprd.restart();
+    sidecars.push(a.daprd);
+    const after = await componentsOf(a.daprd);
+    expect(after).toContain('late-store=state.redis');
+    expect(after.some((c) => c.startsWith('late-gone='))).toBe(false);
   });
 
   it('with HotReload, applies a Component created, updated and deleted later, and a later Subscription, without a restart', async () => {

@@ -51,18 +51,40 @@ build_kube() {
   } > "$work/go.mod"
   log "kubernetes: $(grep -c ' => ' "$work/go.mod") staging replaces; tidying"
   (cd "$work" && go mod tidy)
-  local minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
-  local ld="-s -w" key
+  log "kubernetes: compiling kube-apiserver, kube-controller-manager, kubectl (the long part)"
+  (cd "$work" && go build -trimpath -ldflags "$(kube_ldflags "$commit")" -o "$out/" \
+     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
+  echo "$commit" > "$out/.commit"
+  log "kubernetes $KUBE_VERSION: built into $out"
+}
+
+# -X flags that stamp the Kubernetes version into a binary (component-base and client-go both keep one).
+kube_ldflags() {
+  local commit="$1" minor="${KUBE_VERSION#v1.}" ld="-s -w" key pkg
+  minor="${minor%%.*}"
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     for key in "gitVersion=$KUBE_VERSION" "gitMajor=1" "gitMinor=$minor" "gitCommit=$commit" \
                "gitTreeState=clean" "buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"; do
       ld="$ld -X $pkg.$key"
     done
   done
-  log "kubernetes: compiling kube-apiserver, kube-controller-manager, kubectl (the long part)"
-  (cd "$work" && go build -trimpath -ldflags "$ld" -o "$out/" \
-     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
-  log "kubernetes $KUBE_VERSION: built into $out"
+  printf '%s' "$ld"
+}
+
+# A node's binaries from the same module and version as the API server: kubelet, kube-proxy, kube-scheduler
+# (docs/real-node.md). Built in the Kubernetes work module; -mod=mod adds the sums they need beyond the three above.
+build_node() {
+  local out="$CACHE/bin/kube-$KUBE_VERSION"
+  if [[ -x "$out/kubelet" && -x "$out/kube-proxy" && -x "$out/kube-scheduler" ]]; then
+    log "kubernetes $KUBE_VERSION node binaries: cached in $out"; return
+  fi
+  build_kube
+  local work="$CACHE/build/kube-$KUBE_VERSION" commit
+  commit="$(cat "$out/.commit" 2>/dev/null || field "$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION")" Origin.Hash)"
+  log "kubernetes: compiling kubelet, kube-proxy, kube-scheduler"
+  (cd "$work" && go build -mod=mod -trimpath -ldflags "$(kube_ldflags "$commit")" -o "$out/" \
+     k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kube-scheduler)
+  log "kubernetes $KUBE_VERSION node binaries: built into $out"
 }
 
 build_etcd() {
@@ -127,6 +149,7 @@ case "$what" in
   etcd) build_etcd ;;
   helm) build_helm ;;
   daprd) build_daprd ;;
+  node) build_node ;;
   all) build_etcd; build_helm; build_kube; build_daprd ;;
-  *) echo "usage: $0 [all|kube|etcd|helm|daprd]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|kube|etcd|helm|daprd|node]" >&2; exit 2 ;;
 esac

@@ -71,11 +71,21 @@ kube_ldflags() {
   printf '%s' "$ld"
 }
 
+# Cluster DNS for the node's pods: CoreDNS's own module builds with `go install` (no replaces).
+build_coredns() {
+  local out="$CACHE/bin/coredns-$COREDNS_VERSION"
+  if [[ -x "$out/coredns" ]]; then log "coredns $COREDNS_VERSION: cached in $out"; return; fi
+  mkdir -p "$out"
+  GOBIN="$out" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  log "coredns $COREDNS_VERSION: built into $out"
+}
+
 # A node's binaries from the same module and version as the API server: kubelet, kube-proxy, kube-scheduler
 # (docs/real-node.md). Built in the Kubernetes work module; -mod=mod adds the sums they need beyond the three above.
 build_node() {
   local out="$CACHE/bin/kube-$KUBE_VERSION"
-  if [[ -x "$out/kubelet" && -x "$out/kube-proxy" && -x "$out/kube-scheduler" ]]; then
+  build_coredns
+  if [[ -x "$out/kubelet" && -x "$out/kube-proxy" && -x "$out/kube-scheduler" && -f "$out/pause-image.tar" ]]; then
     log "kubernetes $KUBE_VERSION node binaries: cached in $out"; return
   fi
   build_kube
@@ -84,6 +94,13 @@ build_node() {
   log "kubernetes: compiling kubelet, kube-proxy, kube-scheduler"
   (cd "$work" && go build -mod=mod -trimpath -ldflags "$(kube_ldflags "$commit")" -o "$out/" \
      k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kube-scheduler)
+  # The pod sandbox's `pause` (registry.k8s.io/pause), compiled from the C source in the same module.
+  local pause_src
+  pause_src="$(go env GOMODCACHE)/k8s.io/kubernetes@$KUBE_VERSION/build/pause/linux/pause.c"
+  [[ -f "$pause_src" ]] || (cd "$work" && go mod download "k8s.io/kubernetes@$KUBE_VERSION")
+  mkdir -p "$work/pause-rootfs"
+  gcc -Os -static -DVERSION=tapr -o "$work/pause-rootfs/pause" "$pause_src"
+  bash "$here/oci-image.sh" registry.k8s.io/pause:3.10 "$work/pause-rootfs" "$out/pause-image.tar" /pause
   log "kubernetes $KUBE_VERSION node binaries: built into $out"
 }
 

@@ -16,6 +16,7 @@ export interface Versions {
   etcd: string;
   helm: string;
   dapr: string;
+  coredns: string;
 }
 
 export function pinnedVersions(): Versions {
@@ -25,7 +26,7 @@ export function pinnedVersions(): Versions {
     if (!match) throw new Error(`lib/testing/versions.env has no ${key}`);
     return match[1]!;
   };
-  return { kube: get('KUBE_VERSION'), etcd: get('ETCD_VERSION'), helm: get('HELM_VERSION'), dapr: get('DAPR_VERSION') };
+  return { kube: get('KUBE_VERSION'), etcd: get('ETCD_VERSION'), helm: get('HELM_VERSION'), dapr: get('DAPR_VERSION'), coredns: get('COREDNS_VERSION') };
 }
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -40,6 +41,8 @@ export interface BinaryPaths {
   helm: string;
   /** Dapr's own sidecar (github.com/dapr/dapr), built with the components the e2e tests use. */
   daprd: string;
+  /** Cluster DNS for the local node's pods (github.com/coredns/coredns). */
+  coredns: string;
 }
 
 export function binaryPaths(versions = pinnedVersions(), cache = cacheDir()): BinaryPaths {
@@ -51,13 +54,20 @@ export function binaryPaths(versions = pinnedVersions(), cache = cacheDir()): Bi
     kubectl: path.join(kube, 'kubectl'),
     helm: path.join(cache, 'bin', `helm-${versions.helm}`, 'helm'),
     daprd: path.join(cache, 'bin', `daprd-${versions.dapr}`, 'daprd'),
+    coredns: path.join(cache, 'bin', `coredns-${versions.coredns}`, 'coredns'),
   };
 }
 
 /** Builds whatever is missing (minutes on the first run on a machine, nothing afterwards) and returns the paths. */
 export function ensureBinaries(which: 'all' | 'kube' | 'etcd' | 'helm' | 'daprd' = 'all'): BinaryPaths {
   const paths = binaryPaths();
-  const needed = which === 'all' ? Object.values(paths) : which === 'kube' ? [paths.kubeApiserver, paths.kubeControllerManager, paths.kubectl] : [paths[which]];
+  // `all` is what `make binaries` builds; CoreDNS belongs to the opt-in node (build-binaries.sh node).
+  const needed =
+    which === 'all'
+      ? [paths.etcd, paths.kubeApiserver, paths.kubeControllerManager, paths.kubectl, paths.helm, paths.daprd]
+      : which === 'kube'
+        ? [paths.kubeApiserver, paths.kubeControllerManager, paths.kubectl]
+        : [paths[which]];
   if (needed.every((file) => existsSync(file))) return paths;
   const result = spawnSync('bash', [path.join(testingAssetsDir, 'build-binaries.sh'), which], { stdio: 'inherit' });
   if (result.status !== 0) {

@@ -16,7 +16,8 @@ async function main(): Promise<number> {
         return 0;
       }
       const started = Date.now();
-      const info = await startLocalCluster({ dir, removeDirOnExit: false });
+      // TAPR_NODE=1 (make cluster-up NODE=1) adds a real node (docs/real-node.md).
+      const info = await startLocalCluster({ dir, removeDirOnExit: false, node: process.env['TAPR_NODE'] === '1' });
       const crds = installCrds(info.kubeconfig);
       console.log(`local control plane up in ${Date.now() - started} ms at ${info.server} (${crds.length} CRD files installed)`);
       console.log(`logs: ${path.join(dir, 'logs')}\nexport KUBECONFIG=${info.kubeconfig}`);

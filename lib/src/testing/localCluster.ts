@@ -20,6 +20,8 @@ export interface ClusterInfo {
   supervisorPid: number;
   pids: Record<string, number>;
   startedInMs: number;
+  /** Present when the cluster runs a real node (`--node`, docs/real-node.md). */
+  node?: { name: string; ip: string };
 }
 
 export interface StartOptions {
@@ -29,6 +31,8 @@ export interface StartOptions {
   watchPid?: number;
   /** Delete `dir` when the cluster stops (default: only for temp dirs). */
   removeDirOnExit?: boolean;
+  /** Also run a real node: containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS (root; docs/real-node.md). */
+  node?: boolean;
   /** Includes a first build of the binaries when they are missing. */
   timeoutMs?: number;
 }
@@ -51,6 +55,7 @@ export async function startLocalCluster(options: StartOptions = {}): Promise<Clu
   const args = [supervisorScript, dir];
   if (options.watchPid) args.push('--watch-pid', String(options.watchPid));
   if (options.removeDirOnExit ?? !options.dir) args.push('--remove-dir-on-exit');
+  if (options.node) args.push('--node');
   const out = openSync(path.join(dir, 'logs', 'supervisor.log'), 'a');
   // Detached: the supervisor leads its own process group, so stopping the group reaches every server it started,
   // and a Ctrl-C aimed at the test runner does not kill the servers before the supervisor can stop them in order.

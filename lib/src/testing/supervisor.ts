@@ -3,7 +3,10 @@
 // ServiceAccount, and stops them all when it receives SIGTERM/SIGINT, when one of them dies, or when the process
 // it watches (the test runner) is gone — so an interrupted or crashed test run leaves no stray processes.
 //
-//   node supervisor.js <dir> [--watch-pid <pid>] [--remove-dir-on-exit]
+//   node supervisor.js <dir> [--watch-pid <pid>] [--remove-dir-on-exit] [--node]
+//
+// With --node it also runs a real node (node.ts, docs/real-node.md): the API server then listens on every address
+// and advertises the node's bridge address, so pods reach it through the `kubernetes` Service.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync, openSync, rmSync, existsSync } from 'node:fs';
 import https from 'node:https';
@@ -17,15 +20,17 @@ import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 import { ensureBinaries } from './binaries.js';
 import type { ClusterInfo } from './localCluster.js';
+import { cleanUpNode, killContainers, nodeIp, nodeName, serviceCidr, startNode } from './node.js';
 
 const serviceAccountIssuer = 'https://kubernetes.default.svc.cluster.local';
 
 const { values, positionals } = parseArgs({
-  options: { 'watch-pid': { type: 'string' }, 'remove-dir-on-exit': { type: 'boolean', default: false } },
+  options: { 'watch-pid': { type: 'string' }, 'remove-dir-on-exit': { type: 'boolean', default: false }, node: { type: 'boolean', default: false } },
   allowPositionals: true,
 });
 const dir = path.resolve(positionals[0] ?? '.tapr/cluster');
 const watchPid = values['watch-pid'] ? Number(values['watch-pid']) : undefined;
+const withNode = values.node === true;
 const children = new Map<string, ChildProcess>();
 let stopping = false;
 
@@ -38,6 +43,10 @@ async function main(): Promise<void> {
   const started = Date.now();
   const bin = ensureBinaries('kube');
   ensureBinaries('etcd');
+  if (withNode) {
+    const leftovers = cleanUpNode(dir);
+    if (leftovers.length) log(`removed what an earlier node left: ${leftovers.join(', ')}`);
+  }
   const pki = await writePki();
 
   const [etcdClient, etcdPeer, apiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -58,8 +67,10 @@ async function main(): Promise<void> {
   const server = `https://127.0.0.1:${apiPort}`;
   start('kube-apiserver', bin.kubeApiserver, [
     `--etcd-servers=${etcdUrl}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    ...(withNode
+      ? ['--bind-address=0.0.0.0', `--advertise-address=${nodeIp}`, '--kubelet-preferred-address-types=InternalIP',
+         `--kubelet-client-certificate=${pki.file('admin.crt')}`, `--kubelet-client-key=${pki.file('admin.key')}`]
+      : ['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1']),
     `--secure-port=${apiPort}`,
     `--tls-cert-file=${pki.file('apiserver.crt')}`,
     `--tls-private-key-file=${pki.file('apiserver.key')}`,
@@ -67,7 +78,7 @@ async function main(): Promise<void> {
     `--service-account-issuer=${serviceAccountIssuer}`,
     `--service-account-key-file=${pki.file('sa.pub')}`,
     `--service-account-signing-key-file=${pki.file('sa.key')}`,
-    '--service-cluster-ip-range=10.0.0.0/24',
+    `--service-cluster-ip-range=${serviceCidr}`,
     '--authorization-mode=Node,RBAC',
     '--allow-privileged=true',
     '--profiling=false',
@@ -98,6 +109,20 @@ async function main(): Promise<void> {
     what: 'the controller manager to create the default ServiceAccount',
   });
 
+  if (withNode) {
+    await startNode({
+      clusterDir: dir,
+      server: `https://${nodeIp}:${apiPort}`,
+      caFile: pki.file('ca.crt'),
+      kubeconfig,
+      start,
+      freePort,
+      log,
+      waitFor: (check, what, timeoutMs) => waitFor(check, { what, timeoutMs }).then(() => undefined),
+    });
+    await waitFor(() => nodeReady(`${server}/api/v1/nodes/${nodeName}`, admin), { timeoutMs: 90_000, what: `node ${nodeName} to be Ready` });
+  }
+
   const info: ClusterInfo = {
     dir,
     kubeconfig,
@@ -107,6 +132,7 @@ async function main(): Promise<void> {
     supervisorPid: process.pid,
     pids: Object.fromEntries([...children].map(([name, child]) => [name, child.pid ?? 0])),
     startedInMs: Date.now() - started,
+    ...(withNode ? { node: { name: nodeName, ip: nodeIp } } : {}),
   };
   writeFileSync(path.join(dir, 'cluster.json'), JSON.stringify(info, null, 2));
   log(`ready in ${info.startedInMs} ms: ${server} (kubeconfig ${kubeconfig})`);
@@ -125,7 +151,7 @@ async function writePki(): Promise<Pki> {
   const apiserver = await issueCertificate(ca, {
     commonName: 'kube-apiserver',
     dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-    ipAddresses: ['127.0.0.1', '10.0.0.1'],
+    ipAddresses: ['127.0.0.1', '10.0.0.1', ...(withNode ? [nodeIp] : [])],
     usage: 'server',
   });
   // O=system:masters: full access for tests and the developer; the services themselves get RBAC-limited identities.
@@ -136,6 +162,9 @@ async function writePki(): Promise<Pki> {
   writeFileSync(file('ca.key'), ca.keyPem, { mode: 0o600 });
   writeFileSync(file('apiserver.crt'), apiserver.certPem);
   writeFileSync(file('apiserver.key'), apiserver.keyPem, { mode: 0o600 });
+  // The API server's client certificate towards the node's kubelet (logs, exec, port-forward).
+  writeFileSync(file('admin.crt'), admin.certPem);
+  writeFileSync(file('admin.key'), admin.keyPem, { mode: 0o600 });
   writeFileSync(file('sa.key'), serviceAccount.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   writeFileSync(file('sa.pub'), serviceAccount.publicKey.export({ type: 'spki', format: 'pem' }));
   return { ca, admin, controllerManager, file };
@@ -176,6 +205,23 @@ function httpOk(url: string): Promise<boolean> {
   });
 }
 
+/** Whether the Node at `url` reports Ready. */
+function nodeReady(url: string, tls: { ca: string; cert: string; key: string }): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get(url, { ...tls, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return resolve(false);
+        const conditions = (JSON.parse(body) as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? [];
+        resolve(conditions.some((c) => c.type === 'Ready' && c.status === 'True'));
+      });
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
 function httpsOk(url: string, tls: { ca: string; cert: string; key: string }): Promise<boolean> {
   return new Promise((resolve) => {
     const req = https.get(url, { ...tls, timeout: 5000 }, (res) => {
@@ -190,7 +236,8 @@ function httpsOk(url: string, tls: { ca: string; cert: string; key: string }): P
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  // Reverse start order: the controller manager and API server go before etcd.
+  if (withNode) killContainers(dir);
+  // Reverse start order: the node's daemons, then the controller manager and API server, then etcd.
   for (const [name, child] of [...children].reverse()) {
     if (child.exitCode !== null || child.signalCode !== null) continue;
     child.kill('SIGTERM');
@@ -204,6 +251,7 @@ async function stop(code: number): Promise<void> {
     if (!exited) child.kill('SIGKILL');
     log(`stopped ${name}`);
   }
+  if (withNode) log(`node cleaned up: ${cleanUpNode(dir).join(', ') || 'nothing left'}`);
   // A failed start keeps its directory: the logs say why.
   if (code === 0 && values['remove-dir-on-exit'] && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   else rmSync(path.join(dir, 'cluster.json'), { force: true });

@@ -1,6 +1,6 @@
 // Two projects: `unit` (beside the code, no cluster) and `integration` (<workspace>/test, one real local control
 // plane per run, started by the global setup). Both run TypeScript sources through ts-jest as ES modules.
-const workspaces = ['lib', 'sentry', 'operator', 'injector', 'placement'];
+const workspaces = ['lib', 'sentry', 'operator', 'injector', 'placement', 'scheduler'];
 
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
@@ -9,7 +9,7 @@ const common = {
     '^@tapr/lib$': '<rootDir>/lib/src/index.ts',
     '^@tapr/lib/testing$': '<rootDir>/lib/src/testing/index.ts',
     '^@tapr/lib/(.*)$': '<rootDir>/lib/src/$1.ts',
-    '^@tapr/(sentry|operator|injector|placement)/(.*)$': '<rootDir>/$1/src/$2.ts',
+    '^@tapr/(sentry|operator|injector|placement|scheduler)/(.*)$': '<rootDir>/$1/src/$2.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',

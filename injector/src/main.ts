@@ -37,7 +37,7 @@ async function main(options: InjectorOptions, logger: Logger, signal: AbortSigna
   const registry = createMetricsRegistry();
   const metrics = new InjectorMetrics(registry);
 
-  const trustAnchors = new TrustAnchorsFile({ file: options.trustAnchorsFile, logger: logger.child('trustanchors') });
+  const trustAnchors = await TrustAnchorsFile.open({ file: options.trustAnchorsFile, logger: logger.child('trustanchors'), signal });
   const access = loadClusterAccess({
     kubeconfigFlag: options.kubeconfigGiven ? options.kubeconfig : '',
     env: process.env,

@@ -2,7 +2,8 @@
 # Builds an OCI image archive from a directory tree, without a daemon or a registry (umoci from Debian), for the
 # local node's containerd (`ctr images import`). The tree becomes the image's single layer.
 #
-#   oci-image.sh <reference name:tag> <rootfs dir> <out.tar> [entrypoint arg...]
+#   [OCI_USER=uid:gid] oci-image.sh <reference name:tag> <rootfs dir> <out.tar> [entrypoint arg...]
+# OCI_USER is the image's USER (numeric, so the kubelet can enforce runAsNonRoot).
 set -euo pipefail
 [[ $# -ge 3 ]] || { echo "usage: $0 <name:tag> <rootfs dir> <out.tar> [entrypoint...]" >&2; exit 2; }
 ref="$1" rootfs="$2" out="$3"; shift 3
@@ -16,6 +17,7 @@ umoci unpack --image "$work/layout:$tag" "$work/bundle" >/dev/null
 cp -a "$rootfs/." "$work/bundle/rootfs/"
 umoci repack --image "$work/layout:$tag" "$work/bundle"
 config=(--architecture amd64 --os linux)
+[[ -n "${OCI_USER:-}" ]] && config+=(--config.user "$OCI_USER")
 for arg in "$@"; do config+=(--config.entrypoint "$arg"); done
 umoci config --image "$work/layout:$tag" "${config[@]}"
 # umoci names the image by its tag alone; containerd's import takes the whole reference from this annotation.

@@ -37,7 +37,7 @@ await runService(async (signal) => {
   logger.info('using the Kubernetes API', { server: http.server, from: access.source });
 
   const controlPlane = await loadControlPlaneConfig(http, options.namespace, options.configName, logger);
-  const anchors = new TrustAnchorsFile({ file: options.trustAnchorsFile, logger: logger.child('trust-anchors') });
+  const anchors = await TrustAnchorsFile.open({ file: options.trustAnchorsFile, logger: logger.child('trust-anchors'), signal });
   const svid = controlPlaneSvidSource({
     service: 'operator',
     sentryAddress: controlPlane.sentryAddress,

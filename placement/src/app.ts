@@ -89,7 +89,7 @@ export class PlacementService {
     let credentials = grpc.ServerCredentials.createInsecure();
     let svidSource: SvidSource | undefined;
     if (options.tlsEnabled) {
-      const provider = this.deps.svid ?? (await sentrySvidProvider(options, this.#logger));
+      const provider = this.deps.svid ?? (await sentrySvidProvider(options, this.#logger, signal));
       parts.push(...provider.parts);
       svidSource = provider.source;
       credentials = grpcServerCredentials(provider.source, { requireClientCert: true });

@@ -16,12 +16,12 @@ export interface SvidProvider {
   parts: Part[];
 }
 
-export async function sentrySvidProvider(options: PlacementOptions, logger: Logger): Promise<SvidProvider> {
+export async function sentrySvidProvider(options: PlacementOptions, logger: Logger, signal?: AbortSignal): Promise<SvidProvider> {
   const [{ controlPlaneSvidSource }, { TrustAnchorsFile }] = await Promise.all([
     import('@tapr/lib/security/sentryClient'),
     import('@tapr/lib/security/trustAnchors'),
   ]);
-  const anchors = new TrustAnchorsFile({ file: options.trustAnchorsFile, logger: logger.child('trust-anchors') });
+  const anchors = await TrustAnchorsFile.open({ file: options.trustAnchorsFile, logger: logger.child('trust-anchors'), signal });
   const source = controlPlaneSvidSource({
     service: 'placement',
     sentryAddress: options.sentryAddress,

@@ -17,6 +17,27 @@ describe('TrustAnchorsFile', () => {
     expect(() => new TrustAnchorsFile({ file, logger: silentLogger() })).toThrow('holds no PEM certificate');
   });
 
+  it('waits for a file that is missing or not yet PEM (a fresh install, before sentry publishes the bundle)', async () => {
+    const later = path.join(dir, 'later.crt');
+    let settled = false;
+    const opening = TrustAnchorsFile.open({ file: later, logger: silentLogger(), pollMs: 10 }).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(settled).toBe(false);
+    writeFileSync(later, 'half-written');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(settled).toBe(false);
+    writeFileSync(later, pem('CCCC'));
+    expect((await opening).current()).toContain('CCCC');
+  });
+
+  it('stops waiting when its signal aborts, naming the file', async () => {
+    const never = path.join(dir, 'never.crt');
+    const controller = new AbortController();
+    const opening = TrustAnchorsFile.open({ file: never, logger: silentLogger(), pollMs: 10, signal: controller.signal });
+    setTimeout(() => controller.abort(), 30);
+    await expect(opening).rejects.toThrow(`stopped while waiting for the trust anchors file ${never}`);
+  });
+
   it('announces a changed file, including one swapped in by rename as ConfigMap mounts do', async () => {
     writeFileSync(file, pem('AAAA'));
     const anchors = new TrustAnchorsFile({ file, logger: silentLogger(), pollMs: 10 });

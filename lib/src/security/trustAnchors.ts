@@ -20,6 +20,37 @@ export class TrustAnchorsFile {
     this.#pem = TrustAnchorsFile.check(readFileSyncOrThrow(options.file), options.file);
   }
 
+  /**
+   * The file once it holds a certificate: on a fresh install the `dapr-trust-bundle` ConfigMap appears only after
+   * sentry's first start, and the kubelet fills the mount later still, so a missing or empty file is waited for
+   * (a warning now and then), as Dapr's services wait (dapr/kit trustanchors/file: "not found, waiting...").
+   * Rejects when `signal` aborts first.
+   */
+  static async open(options: TrustAnchorsFileOptions & { signal?: AbortSignal; waitLogMs?: number }): Promise<TrustAnchorsFile> {
+    const { file, logger, signal, pollMs = 1000, waitLogMs = 10_000 } = options;
+    let lastLog = -Infinity;
+    for (;;) {
+      try {
+        return new TrustAnchorsFile(options);
+      } catch (error) {
+        if (Date.now() - lastLog >= waitLogMs) {
+          logger.warn('trust anchors file not ready, waiting', { file, error: (error as Error).message });
+          lastLog = Date.now();
+        }
+      }
+      if (signal?.aborted) throw new Error(`stopped while waiting for the trust anchors file ${file}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, pollMs);
+        function done() {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
   current(): string {
     return this.#pem;
   }

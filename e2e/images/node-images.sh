@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The images of the chart, and the stock daprd, for the local node (docs/real-node.md), built without Docker or a
+# registry: the same runtime trees the Dockerfiles copy (assemble.sh) on a small base made from this machine's node
+# binary and the libraries it links, packed as OCI archives by lib/testing/oci-image.sh. The Dockerfiles stay the
+# reference for users; these stand in for their distroless runtime stage (same paths, user and entry points).
+#
+#   bash e2e/images/node-images.sh <out dir> [tag]
+# Writes <out dir>/<name>.tar for ghcr.io/tapr/<service>:<tag> (tag: the chart's appVersion) and tapr.local/daprd:<ver>.
+set -euo pipefail
+out="${1:?usage: $0 <out dir> [tag]}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+tag="${2:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' "$root/charts/tapr/Chart.yaml")}"
+source "$root/lib/testing/versions.env"
+cache="${TAPR_CACHE_DIR:-$HOME/.cache/tapr}"
+daprd="$cache/bin/daprd-$DAPR_VERSION/daprd"
+[[ -x "$daprd" ]] || { echo "$daprd is missing: bash lib/testing/build-binaries.sh daprd" >&2; exit 1; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$out"
+# The distroless "nonroot" user of the Dockerfiles, and of Dapr's daprd image.
+export OCI_USER=65532:65532
+
+# The base: /nodejs/bin/node (distroless' path) with the shared libraries ldd names, and a nonroot user 65532.
+base="$work/base"
+mkdir -p "$base/nodejs/bin" "$base/etc" "$base/tmp"
+chmod 1777 "$base/tmp"
+cp "$(command -v node)" "$base/nodejs/bin/node"
+for lib in $(ldd "$(command -v node)" | grep -oE '/[^ ]+'); do
+  mkdir -p "$base$(dirname "$lib")" && cp -L "$lib" "$base$lib"
+done
+printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$base/etc/passwd"
+printf 'root:x:0:\nnonroot:x:65532:\n' > "$base/etc/group"
+
+(cd "$root" && npx tsc -b sentry operator injector placement)
+for service in sentry operator injector placement; do
+  tree="$work/$service"
+  cp -a "$base" "$tree"
+  (cd "$root" && sh e2e/images/assemble.sh "$service" "$work/$service-app" /nodejs/bin/node)
+  mkdir -p "$tree/app"
+  cp -a "$work/$service-app/." "$tree/app/"
+  mv "$tree/app/launcher" "$tree/$service"
+  bash "$root/lib/testing/oci-image.sh" "ghcr.io/tapr/$service:$tag" "$tree" "$out/$service.tar" "/$service"
+  echo "image ghcr.io/tapr/$service:$tag → $out/$service.tar"
+done
+
+# The stock daprd (static, CGO off) on nothing but its user.
+tree="$work/daprd"
+mkdir -p "$tree/etc" "$tree/tmp"
+cp "$base/etc/passwd" "$base/etc/group" "$tree/etc/"
+cp "$daprd" "$tree/daprd"
+bash "$root/lib/testing/oci-image.sh" "tapr.local/daprd:${DAPR_VERSION#v}" "$tree" "$out/daprd.tar" /daprd
+echo "image tapr.local/daprd:${DAPR_VERSION#v} → $out/daprd.tar"

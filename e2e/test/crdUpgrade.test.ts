@@ -83,7 +83,8 @@ describe('helm upgrade of the tapr chart', () => {
     const prepared = await kubelet.prepare(pod, 'apply-crds', {
       // `node` from the image's PATH is this node.
       executable: (command) => {
-        expect(command[0]).toBe('node');
+        // The image's node by its path: the distroless runtime has no node on PATH (seen on the real node).
+        expect(command[0]).toBe('/nodejs/bin/node');
         return [process.execPath, ...command.slice(1)];
       },
       // What the kubelet puts in every pod's environment, and the token path compiled into the script.

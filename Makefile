@@ -4,6 +4,7 @@ include lib/testing/versions.env
 TAPR_CACHE_DIR ?= $(HOME)/.cache/tapr
 KUBECTL := $(TAPR_CACHE_DIR)/bin/kube-$(KUBE_VERSION)/kubectl
 CLUSTER_DIR ?= .tapr/cluster
+NODE ?=
 export TAPR_CACHE_DIR
 
 .PHONY: all install binaries system-packages build test test-unit test-integration demo cluster-up cluster-down cluster-status clean
@@ -16,16 +17,25 @@ node_modules/.tapr-installed: package-lock.json
 	@touch $@
 install: node_modules/.tapr-installed
 
-# kube-apiserver, kube-controller-manager, kubectl, etcd, helm and Dapr's daprd built from their Go modules
-# (first run: minutes).
+# kube-apiserver, kube-controller-manager, kubectl, etcd, helm, Dapr's daprd, and the real node's kubelet,
+# kube-proxy, kube-scheduler and CoreDNS, built from their Go modules (first run: minutes).
 binaries:
 	bash lib/testing/build-binaries.sh all
 
-# Debian packages the e2e suite and the demo run: redis-server (with redis-cli). Installed when missing, as root.
+# Debian packages the e2e suites and the demo run: redis-server (with redis-cli), and for the real node
+# (docs/real-node.md) containerd, runc, the CNI plugins, iptables and umoci. Installed when missing, as root.
+NODE_PACKAGES := redis-server containerd runc containernetworking-plugins iptables umoci iproute2
 system-packages:
-	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server; \
-	  else echo "redis-server is missing: sudo apt-get install redis-server" >&2; exit 1; fi; }
+	@missing=""; \
+	for check in redis-server:redis-server redis-cli:redis-server containerd:containerd runc:runc \
+	             /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables umoci:umoci ip:iproute2; do \
+	  what=$${check%%:*}; pkg=$${check##*:}; \
+	  if [ -e "$$what" ] || command -v "$$what" >/dev/null; then :; else missing="$$missing $$pkg"; fi; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)" >&2; exit 1; fi; \
+	fi
 
 build: install
 	npm run build
@@ -47,8 +57,9 @@ DEMO_FLAGS ?=
 demo: cluster-up system-packages
 	npx tsx --tsconfig e2e/tsconfig.json e2e/demo/demo.ts --cluster-dir $(CLUSTER_DIR) $(DEMO_FLAGS)
 
+# NODE=1 adds a real node (containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS; root): docs/real-node.md.
 cluster-up: build binaries
-	node lib/dist/src/testing/cli.js up $(CLUSTER_DIR)
+	TAPR_NODE=$(NODE) node lib/dist/src/testing/cli.js up $(CLUSTER_DIR)
 
 cluster-down:
 	@if [ -f lib/dist/src/testing/cli.js ]; then node lib/dist/src/testing/cli.js down $(CLUSTER_DIR); fi

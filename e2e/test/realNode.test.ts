@@ -11,8 +11,12 @@ import { binaryPaths, kubectl, startLocalCluster, stopLocalCluster, waitFor, typ
 import { bridgeName, nodePaths, nodePreflight } from '@tapr/lib/testing/node';
 import { repoRoot } from '../src/helm.js';
 
-const wanted = process.env['TAPR_REAL_NODE'] === '1';
-const problems = wanted ? nodePreflight() : [];
+// Runs wherever a node can (root, Debian's parts installed: `make test` installs them); TAPR_REAL_NODE=1 insists
+// (a missing part fails the suite), TAPR_REAL_NODE=0 leaves it out.
+const setting = process.env['TAPR_REAL_NODE'];
+const problems = setting === '0' ? [] : nodePreflight();
+const wanted = setting === '1' || (setting !== '0' && problems.length === 0);
+if (!wanted && setting !== '0') console.warn(`skipping the real-node e2e: ${problems.join('; ')}`);
 const describeNode = wanted ? describe : describe.skip;
 
 describeNode('the chart on a real node (kubelet, containerd, CNI, kube-proxy, CoreDNS)', () => {

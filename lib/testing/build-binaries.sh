@@ -4,6 +4,7 @@
 #   etcd                                              (go.etcd.io/etcd/server/v3, its own module)
 #   helm                                              (helm.sh/helm/v3, its own module)
 #   daprd                                             (github.com/dapr/dapr, the stock sidecar, a few components)
+#   kubelet, kube-proxy, kube-scheduler, pause, coredns  (the real node: k8s.io/kubernetes again, coredns's module)
 # Each lands in $TAPR_CACHE_DIR/bin/<name>-<version>/ and is skipped when already there,
 # so only the first run on a machine pays for the build. Versions come from versions.env.
 set -euo pipefail
@@ -167,6 +168,6 @@ case "$what" in
   helm) build_helm ;;
   daprd) build_daprd ;;
   node) build_node ;;
-  all) build_etcd; build_helm; build_kube; build_daprd ;;
+  all) build_etcd; build_helm; build_kube; build_daprd; build_node ;;
   *) echo "usage: $0 [all|kube|etcd|helm|daprd|node]" >&2; exit 2 ;;
 esac

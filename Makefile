@@ -24,7 +24,6 @@ binaries:
 
 # Debian packages the e2e suites and the demo run: redis-server (with redis-cli), and for the real node
 # (docs/real-node.md) containerd, runc, the CNI plugins, iptables and umoci. Installed when missing, as root.
-NODE_PACKAGES := redis-server containerd runc containernetworking-plugins iptables umoci iproute2
 system-packages:
 	@missing=""; \
 	for check in redis-server:redis-server redis-cli:redis-server containerd:containerd runc:runc \

@@ -51,10 +51,11 @@ test-integration: build binaries system-packages
 
 # The main job: the seed's walkthrough (e2e/demo/demo.ts) on the local control plane — the chart, tapr's four
 # services, Redis and the statestore Component, two annotated apps with the stock daprd. Runs until Ctrl-C;
+# NODE=1 runs it on a real node instead (helm install, real pods; docs/real-node.md).
 # DEMO_FLAGS=--exit ends it after the walkthrough.
 DEMO_FLAGS ?=
 demo: cluster-up system-packages
-	npx tsx --tsconfig e2e/tsconfig.json e2e/demo/demo.ts --cluster-dir $(CLUSTER_DIR) $(DEMO_FLAGS)
+	npx tsx --tsconfig e2e/tsconfig.json e2e/demo/demo.ts --cluster-dir $(CLUSTER_DIR) $(if $(filter 1,$(NODE)),--node) $(DEMO_FLAGS)
 
 # NODE=1 adds a real node (containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS; root): docs/real-node.md.
 cluster-up: build binaries

@@ -7,6 +7,8 @@
 //     --cluster-dir  the running local cluster (default .tapr/cluster, as make cluster-up starts it)
 //     --exit         stop everything after the walkthrough (tests); otherwise keep running until Ctrl-C
 //     --control-plane-namespace / --app-namespace   default dapr-system / default, as in the seed
+//     --node         on the cluster's real node (make cluster-up NODE=1): helm install and real pods (nodeDemo.ts)
+//     --images DIR   with --node: the image archives (default .tapr/node-images; built there when missing)
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +21,8 @@ import type { RunningContainer } from '../src/localKubelet.js';
 import { RedisServer } from '../src/redisServer.js';
 import { StockDaprd, stockDaprdBinary } from '../src/stockDaprd.js';
 import { workloadSvid } from '../src/workload.js';
+import { runNodeDemo } from './nodeDemo.js';
+import { Walkthrough } from './walkthrough.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -26,37 +30,25 @@ const { values: flags } = parseArgs({
     'control-plane-namespace': { type: 'string', default: 'dapr-system' },
     'app-namespace': { type: 'string', default: 'default' },
     exit: { type: 'boolean', default: false },
+    node: { type: 'boolean', default: false },
+    images: { type: 'string', default: '.tapr/node-images' },
   },
 });
 const controlPlaneNamespace = flags['control-plane-namespace']!;
 const appNamespace = flags['app-namespace']!;
-const steps = 8;
-let step = 0;
-const started = Date.now();
-
-function heading(title: string): () => void {
-  step += 1;
-  const at = Date.now();
-  process.stdout.write(`\n[${step}/${steps}] ${title} …\n`);
-  return () => process.stdout.write(`      done in ${((Date.now() - at) / 1000).toFixed(1)} s\n`);
-}
-const show = (text: string) => process.stdout.write(`${text.replace(/\s+$/, '').replace(/^/gm, '      ')}\n`);
 
 async function main(): Promise<void> {
   const cluster = process.env['TAPR_CLUSTER_INFO'] ? JSON.parse(process.env['TAPR_CLUSTER_INFO']) : readClusterInfo(path.resolve(flags['cluster-dir']!));
   if (!cluster) throw new Error(`no local cluster running from ${flags['cluster-dir']}: start one with make cluster-up`);
   process.env['TAPR_CLUSTER_INFO'] = JSON.stringify(cluster);
   const kubeconfig: string = cluster.kubeconfig;
-  const kube = async (...args: string[]) => {
-    const result = await kubectl(args, { kubeconfig });
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`);
-    return result.stdout;
-  };
-  const kubeApply = async (yaml: string, namespace: string) => {
-    const result = await kubectl(['apply', '-n', namespace, '-f', '-'], { kubeconfig, input: yaml });
-    if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
-    return result.stdout;
-  };
+  if (flags.node) return runNodeDemo({ cluster, controlPlaneNamespace, appNamespace, exit: flags.exit!, imagesDir: path.resolve(repoRoot, flags.images!) });
+  const walk = new Walkthrough(8, kubeconfig);
+  const heading = (title: string) => walk.heading(title);
+  const show = (text: string) => walk.show(text);
+  const kube = (...args: string[]) => walk.kube(...args);
+  const kubeApply = (yaml: string, namespace: string) => walk.apply(yaml, namespace);
+  const started = walk.started;
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfig);
   const workDir = path.resolve(repoRoot, '.tapr', `demo-${controlPlaneNamespace}`);

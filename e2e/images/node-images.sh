@@ -5,7 +5,8 @@
 # reference for users; these stand in for their distroless runtime stage (same paths, user and entry points).
 #
 #   bash e2e/images/node-images.sh <out dir> [tag]
-# Writes <out dir>/<name>.tar for ghcr.io/tapr/<service>:<tag> (tag: the chart's appVersion) and tapr.local/daprd:<ver>.
+# Writes <out dir>/<name>.tar for ghcr.io/tapr/<service>:<tag> (tag: the chart's appVersion), tapr.local/daprd:<ver>,
+# and the demo's tapr.local/demo-app:1 (node + e2e/demo/app.mjs) and tapr.local/redis:7 (Debian's redis-server).
 set -euo pipefail
 out="${1:?usage: $0 <out dir> [tag]}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -50,3 +51,22 @@ cp "$base/etc/passwd" "$base/etc/group" "$tree/etc/"
 cp "$daprd" "$tree/daprd"
 bash "$root/lib/testing/oci-image.sh" "tapr.local/daprd:${DAPR_VERSION#v}" "$tree" "$out/daprd.tar" /daprd
 echo "image tapr.local/daprd:${DAPR_VERSION#v} → $out/daprd.tar"
+
+# The demo's images (make demo NODE=1): its app on the node base, with node on PATH as in node:20-alpine.
+tree="$work/demo-app"
+cp -a "$base" "$tree"
+mkdir -p "$tree/app" && cp "$root/e2e/demo/app.mjs" "$tree/app/app.mjs"
+OCI_ENV="PATH=/nodejs/bin:/usr/bin:/bin" bash "$root/lib/testing/oci-image.sh" tapr.local/demo-app:1 "$tree" "$out/demo-app.tar"
+echo "image tapr.local/demo-app:1 → $out/demo-app.tar"
+# Redis: Debian's redis-server and the libraries it links (absent on this machine: no image).
+if command -v redis-server >/dev/null; then
+  tree="$work/redis"
+  mkdir -p "$tree/etc" "$tree/data" "$tree/usr/bin"
+  cp "$base/etc/passwd" "$base/etc/group" "$tree/etc/"
+  cp "$(command -v redis-server)" "$tree/usr/bin/redis-server"
+  for lib in $(ldd "$(command -v redis-server)" | grep -oE '/[^ ]+'); do
+    mkdir -p "$tree$(dirname "$lib")" && cp -L "$lib" "$tree$lib"
+  done
+  bash "$root/lib/testing/oci-image.sh" tapr.local/redis:7 "$tree" "$out/redis.tar" /usr/bin/redis-server
+  echo "image tapr.local/redis:7 → $out/redis.tar"
+fi

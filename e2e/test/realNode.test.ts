@@ -134,6 +134,27 @@ spec:
     // The CRDs and the resources in them stay, as with Dapr's chart.
     expect(await must(['get', 'component', 'cache', '-n', 'shop', '-o', 'name'])).toContain('component.dapr.io/cache');
   });
+
+  it('runs make demo NODE=1’s walkthrough: tapr, Redis and the demo apps as pods, a state round trip, the SPIFFE ID', async () => {
+    const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+    const demo = spawnSync(
+      tsx,
+      ['--tsconfig', 'e2e/tsconfig.json', 'e2e/demo/demo.ts', '--node', '--exit', '--cluster-dir', cluster.dir, '--images', nodePaths(cluster.dir).images, '--app-namespace', 'demo'],
+      { cwd: repoRoot, encoding: 'utf8', timeout: 600_000, env: { ...process.env, TAPR_CLUSTER_INFO: '' } },
+    );
+    const output = `${demo.stdout}${demo.stderr}`;
+    expect(demo.status === 0 ? 'ok' : output.slice(-4000)).toBe('ok');
+    for (let step = 1; step <= 8; step++) expect(output).toContain(`[${step}/8]`);
+    for (const pod of ['dapr-operator-', 'dapr-placement-server-0', 'dapr-sentry-', 'dapr-sidecar-injector-', 'redis-leader-']) {
+      expect(output).toMatch(new RegExp(`${pod}\\S*\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+10\\.88\\.0\\.\\d+\\s+tapr-node`));
+    }
+    expect(output).toMatch(/demo-frontend-\S+\s+2\/2\s+Running/);
+    expect(output).toMatch(/containers of demo-frontend-\S+: app \(tapr\.local\/demo-app:1\) daprd \(tapr\.local\/daprd:\S+\)/);
+    expect(output).toMatch(/GET {2}\S+\/greeting → 200 \{"text":"hello from the demo"\}/);
+    expect(output).toMatch(/"callStatus":200,"reply":\{"greeting":"hello from backend"/);
+    expect(output).toContain('SPIFFE ID  spiffe://public/ns/demo/demo-frontend');
+    expect(output).toContain('chains to the trust anchors in ConfigMap dapr-trust-bundle: true');
+  }, 600_000);
 });
 
 function chartAppVersion(): string {

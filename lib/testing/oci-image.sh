@@ -3,7 +3,8 @@
 # local node's containerd (`ctr images import`). The tree becomes the image's single layer.
 #
 #   [OCI_USER=uid:gid] oci-image.sh <reference name:tag> <rootfs dir> <out.tar> [entrypoint arg...]
-# OCI_USER is the image's USER (numeric, so the kubelet can enforce runAsNonRoot).
+# OCI_USER is the image's USER (numeric, so the kubelet can enforce runAsNonRoot); OCI_ENV, space-separated
+# NAME=value pairs, its environment.
 set -euo pipefail
 [[ $# -ge 3 ]] || { echo "usage: $0 <name:tag> <rootfs dir> <out.tar> [entrypoint...]" >&2; exit 2; }
 ref="$1" rootfs="$2" out="$3"; shift 3
@@ -18,6 +19,7 @@ cp -a "$rootfs/." "$work/bundle/rootfs/"
 umoci repack --image "$work/layout:$tag" "$work/bundle"
 config=(--architecture amd64 --os linux)
 [[ -n "${OCI_USER:-}" ]] && config+=(--config.user "$OCI_USER")
+for pair in ${OCI_ENV:-}; do config+=(--config.env "$pair"); done
 for arg in "$@"; do config+=(--config.entrypoint "$arg"); done
 umoci config --image "$work/layout:$tag" "${config[@]}"
 # umoci names the image by its tag alone; containerd's import takes the whole reference from this annotation.

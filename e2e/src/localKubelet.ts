@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CoreV1Api, type KubeConfig, type V1Pod, type V1Volume } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Pod, type V1PodStatus, type V1Volume } from '@kubernetes/client-node';
 import { waitFor } from '@tapr/lib/testing';
 import type { Container } from './objects.js';
 import { expandArgs, resolveEnv } from './podEnv.js';
@@ -161,62 +161,57 @@ export class LocalKubelet {
    * itself, or not run here) are reported waiting, so `kubectl get pods` never claims more than runs.
    */
   async reportRunning(pod: V1Pod, running: string[]): Promise<void> {
-    const name = pod.metadata!.name!;
-    const namespace = pod.metadata!.namespace!;
-    await waitFor(
-      async () => {
-        const current = await this.#core.readNamespacedPod({ name, namespace });
-        const now = new Date();
-        const containers = current.spec!.containers;
-        const allReady = containers.every((c) => running.includes(c.name));
-        const condition = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastTransitionTime: now });
-        current.status = {
-          ...current.status,
-          phase: 'Running',
-          podIP: '127.0.0.1',
-          podIPs: [{ ip: '127.0.0.1' }],
-          hostIP: '127.0.0.1',
-          startTime: current.status?.startTime ?? now,
-          conditions: [condition('Initialized', true), condition('ContainersReady', allReady), condition('Ready', allReady)],
-          containerStatuses: containers.map((c) => ({
-            name: c.name,
-            image: c.image ?? '',
-            imageID: '',
-            restartCount: 0,
-            ...(running.includes(c.name)
-              ? { ready: true, started: true, state: { running: { startedAt: now } } }
-              : { ready: false, started: false, state: { waiting: { reason: 'NotRunLocally', message: 'the local kubelet does not run this container' } } }),
-          })),
-        };
-        await this.#core.replaceNamespacedPodStatus({ name, namespace, body: current });
-        return true;
-      },
-      { what: `the status of pod ${namespace}/${name} to be recorded`, timeoutMs: 15_000 },
-    );
+    await this.#replaceStatus(pod, (current, now) => {
+      const containers = current.spec!.containers;
+      const allReady = containers.every((c) => running.includes(c.name));
+      const condition = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastTransitionTime: now });
+      return {
+        ...current.status,
+        phase: 'Running',
+        podIP: '127.0.0.1',
+        podIPs: [{ ip: '127.0.0.1' }],
+        hostIP: '127.0.0.1',
+        startTime: current.status?.startTime ?? now,
+        conditions: [condition('Initialized', true), condition('ContainersReady', allReady), condition('Ready', allReady)],
+        containerStatuses: containers.map((c) => ({
+          name: c.name,
+          image: c.image ?? '',
+          imageID: '',
+          restartCount: 0,
+          ...(running.includes(c.name)
+            ? { ready: true, started: true, state: { running: { startedAt: now } } }
+            : { ready: false, started: false, state: { waiting: { reason: 'NotRunLocally', message: 'the local kubelet does not run this container' } } }),
+        })),
+      };
+    });
   }
 
   /** Records in the pod's status that its only container ended with `exitCode` (what the kubelet reports). */
   async reportTerminated(pod: V1Pod, exitCode: number): Promise<void> {
+    await this.#replaceStatus(pod, (current, now) => ({
+      ...current.status,
+      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+      startTime: current.status?.startTime ?? now,
+      conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now }],
+      containerStatuses: current.spec!.containers.map((c) => ({
+        name: c.name,
+        image: c.image ?? '',
+        imageID: '',
+        ready: false,
+        restartCount: 0,
+        state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: now, finishedAt: now } },
+      })),
+    }));
+  }
+
+  /** Reads the pod, replaces its status with `build`'s, and retries (a conflict or a moment's error) for 15 s. */
+  async #replaceStatus(pod: V1Pod, build: (current: V1Pod, now: Date) => V1PodStatus): Promise<void> {
     const name = pod.metadata!.name!;
     const namespace = pod.metadata!.namespace!;
     await waitFor(
       async () => {
         const current = await this.#core.readNamespacedPod({ name, namespace });
-        const now = new Date();
-        current.status = {
-          ...current.status,
-          phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-          startTime: current.status?.startTime ?? now,
-          conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now }],
-          containerStatuses: current.spec!.containers.map((c) => ({
-            name: c.name,
-            image: c.image ?? '',
-            imageID: '',
-            ready: false,
-            restartCount: 0,
-            state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: now, finishedAt: now } },
-          })),
-        };
+        current.status = build(current, new Date());
         await this.#core.replaceNamespacedPodStatus({ name, namespace, body: current });
         return true;
       },

@@ -1,10 +1,13 @@
-// The schedule parser Dapr's scheduler uses: github.com/dapr/kit@v0.17.0 cron (a fork of robfig/cron v3), configured
-// by github.com/diagridio/go-etcd-cron@v0.12.4 internal/scheduler/builder.go NewBuilder with
-// Second | Minute | Hour | Dom | Month | Dow | Descriptor — exactly six fields, seconds first, no optional field — plus
-// "@…" descriptors and an optional "TZ=<zone> " / "CRON_TZ=<zone> " prefix. parser.go Parse/getRange, spec.go
-// SpecSchedule.Next, constantdelay.go ConstantDelaySchedule.Next are ported one to one, error texts included.
+// Cron schedules as Dapr's scheduler reads them. Facts taken from github.com/dapr/kit@v0.17.0 cron (parser.go,
+// spec.go, constantdelay.go — a robfig/cron v3 fork) as configured by github.com/diagridio/go-etcd-cron@v0.12.4
+// internal/scheduler/builder.go: exactly six fields with seconds first, "@" descriptors, and an optional
+// "TZ=<zone> " or "CRON_TZ=<zone> " prefix. Error texts are Dapr's, since clients see them.
+//
+// Design: each field becomes a lookup table of allowed values; the search for the next time walks a list of
+// calendar units from largest to smallest, restarting whenever a smaller unit rolls a larger one over.
 
 import {
+  type CivilTime,
   civilIn,
   GO_ZERO_TIME,
   goDate,
@@ -25,193 +28,274 @@ export interface CronSchedule {
 
 export class CronParseError extends Error {}
 
-interface Bounds {
-  min: number;
-  max: number;
-  names?: Readonly<Record<string, number>>;
-}
-
-const seconds: Bounds = { min: 0, max: 59 };
-const minutes: Bounds = { min: 0, max: 59 };
-const hours: Bounds = { min: 0, max: 23 };
-const dom: Bounds = { min: 1, max: 31 };
-const months: Bounds = {
-  min: 1,
-  max: 12,
-  names: { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 },
+const fail = (message: string): never => {
+  throw new CronParseError(message);
 };
-const dow: Bounds = { min: 0, max: 6, names: { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 } };
 
-/** Set when the field was "*" or "?" (with no step above 1); decides how day-of-month and day-of-week combine. */
-const starBit = 1n << 63n;
+// ---------------------------------------------------------------------------------------------------------------
+// Field grammar
 
-const bit = (n: number): bigint => 1n << BigInt(n);
-
-function getBits(min: bigint, max: bigint, step: bigint): bigint {
-  let bits = 0n;
-  for (let i = min; i <= max; i += step) bits |= 1n << i;
-  return bits;
+/** What one of the six positions may hold. */
+interface FieldKind {
+  readonly low: number;
+  readonly high: number;
+  /** Case-insensitive aliases (month and weekday names). */
+  readonly aliases?: ReadonlyMap<string, number>;
 }
 
-const all = (r: Bounds): bigint => getBits(BigInt(r.min), BigInt(r.max), 1n) | starBit;
+const aliasMap = (names: readonly string[], first: number): ReadonlyMap<string, number> =>
+  new Map(names.map((name, i) => [name, first + i]));
 
-/** mustParseInt */
-function mustParseInt(expr: string): bigint {
-  let num: bigint;
+const SECOND: FieldKind = { low: 0, high: 59 };
+const MINUTE: FieldKind = { low: 0, high: 59 };
+const HOUR: FieldKind = { low: 0, high: 23 };
+const MONTH_DAY: FieldKind = { low: 1, high: 31 };
+const MONTH: FieldKind = {
+  low: 1,
+  high: 12,
+  aliases: aliasMap(['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'], 1),
+};
+const WEEKDAY: FieldKind = { low: 0, high: 6, aliases: aliasMap(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], 0) };
+
+/**
+ * The values a field allows. `wildcard` records that some item was "*" or "?" without a step above one: Dapr's
+ * matcher then requires both day fields to match instead of either.
+ */
+interface ValueSet {
+  readonly allows: readonly boolean[];
+  readonly wildcard: boolean;
+}
+
+class ValueSetBuilder {
+  private readonly allows: boolean[];
+  private wildcard = false;
+
+  constructor(kind: FieldKind) {
+    this.allows = new Array<boolean>(kind.high + 1).fill(false);
+  }
+
+  addStepped(from: number, to: number, step: number): this {
+    for (let v = from; v <= to; v += step) this.allows[v] = true;
+    return this;
+  }
+
+  markWildcard(): this {
+    this.wildcard = true;
+    return this;
+  }
+
+  build(): ValueSet {
+    return { allows: this.allows, wildcard: this.wildcard };
+  }
+}
+
+const only = (kind: FieldKind, value: number): ValueSet => new ValueSetBuilder(kind).addStepped(value, value, 1).build();
+const every = (kind: FieldKind): ValueSet =>
+  new ValueSetBuilder(kind).addStepped(kind.low, kind.high, 1).markWildcard().build();
+
+/** A non-negative decimal, with strconv.Atoi's error text wrapped the way Dapr wraps it. */
+function readNumber(text: string): bigint {
+  let value: bigint;
   try {
-    num = goAtoi(expr);
+    value = goAtoi(text);
   } catch (err) {
-    throw new CronParseError(`failed to parse int from ${expr}: ${(err as Error).message}`);
+    return fail(`failed to parse int from ${text}: ${(err as Error).message}`);
   }
-  if (num < 0n) throw new CronParseError(`negative number (${num}) not allowed: ${expr}`);
-  return num;
+  if (value < 0n) fail(`negative number (${value}) not allowed: ${text}`);
+  return value;
 }
 
-function parseIntOrName(expr: string, names: Bounds['names']): bigint {
-  if (names !== undefined) {
-    const named = names[expr.toLowerCase()];
-    if (named !== undefined && Object.hasOwn(names, expr.toLowerCase())) return BigInt(named);
-  }
-  return mustParseInt(expr);
+function readBound(text: string, kind: FieldKind): bigint {
+  const alias = kind.aliases?.get(text.toLowerCase());
+  return alias === undefined ? readNumber(text) : BigInt(alias);
 }
 
-/** getRange: number | number "-" number [ "/" number ], "*" or "?" for the whole range. */
-function getRange(expr: string, r: Bounds): bigint {
-  const rangeAndStep = expr.split('/');
-  const lowAndHigh = (rangeAndStep[0] as string).split('-');
-  const singleDigit = lowAndHigh.length === 1;
-  let start: bigint;
-  let end: bigint;
-  let step: bigint;
-  let extra = 0n;
-  if (lowAndHigh[0] === '*' || lowAndHigh[0] === '?') {
-    start = BigInt(r.min);
-    end = BigInt(r.max);
-    extra = starBit;
+/** One comma-separated item: ("*" | "?" | bound ["-" bound]) ["/" step]. Checks run in the order Dapr's do. */
+function addItem(item: string, kind: FieldKind, into: ValueSetBuilder): void {
+  const slashParts = item.split('/');
+  const dashParts = (slashParts[0] as string).split('-');
+  const head = dashParts[0] as string;
+  // Dapr's parser looks no further than the first piece once it sees a wildcard ("*-3" is just "*").
+  const isWildcard = head === '*' || head === '?';
+
+  let from: bigint;
+  let to: bigint;
+  if (isWildcard) {
+    from = BigInt(kind.low);
+    to = BigInt(kind.high);
   } else {
-    start = parseIntOrName(lowAndHigh[0] as string, r.names);
-    if (lowAndHigh.length === 1) end = start;
-    else if (lowAndHigh.length === 2) end = parseIntOrName(lowAndHigh[1] as string, r.names);
-    else throw new CronParseError(`too many hyphens: ${expr}`);
+    from = readBound(head, kind);
+    if (dashParts.length > 2) fail(`too many hyphens: ${item}`);
+    to = dashParts.length === 2 ? readBound(dashParts[1] as string, kind) : from;
   }
-  if (rangeAndStep.length === 1) step = 1n;
-  else if (rangeAndStep.length === 2) {
-    step = mustParseInt(rangeAndStep[1] as string);
-    // "N/step" means "N-max/step".
-    if (singleDigit) end = BigInt(r.max);
-    if (step > 1n) extra = 0n;
-  } else throw new CronParseError(`too many slashes: ${expr}`);
 
-  if (start < BigInt(r.min)) throw new CronParseError(`beginning of range (${start}) below minimum (${r.min}): ${expr}`);
-  if (end > BigInt(r.max)) throw new CronParseError(`end of range (${end}) above maximum (${r.max}): ${expr}`);
-  if (start > end) throw new CronParseError(`beginning of range (${start}) beyond end of range (${end}): ${expr}`);
-  if (step === 0n) throw new CronParseError(`step of range should be a positive number: ${expr}`);
-  return getBits(start, end, step) | extra;
+  let step = 1n;
+  if (slashParts.length > 2) fail(`too many slashes: ${item}`);
+  if (slashParts.length === 2) {
+    step = readNumber(slashParts[1] as string);
+    // A lone start with a step runs to the top of the field ("5/15" = "5-59/15").
+    if (dashParts.length === 1) to = BigInt(kind.high);
+  }
+
+  if (from < BigInt(kind.low)) fail(`beginning of range (${from}) below minimum (${kind.low}): ${item}`);
+  if (to > BigInt(kind.high)) fail(`end of range (${to}) above maximum (${kind.high}): ${item}`);
+  if (from > to) fail(`beginning of range (${from}) beyond end of range (${to}): ${item}`);
+  if (step === 0n) fail(`step of range should be a positive number: ${item}`);
+
+  into.addStepped(Number(from), Number(to), Number(step));
+  if (isWildcard && step === 1n) into.markWildcard();
 }
 
-/** getField: a comma-separated list of ranges (empty items are skipped, as strings.FieldsFunc does). */
-function getField(field: string, r: Bounds): bigint {
-  let bits = 0n;
-  for (const expr of field.split(',').filter((e) => e !== '')) bits |= getRange(expr, r);
-  return bits;
+/** A whole field; empty items between commas are ignored, as Dapr's strings.FieldsFunc split does. */
+function parseField(text: string, kind: FieldKind): ValueSet {
+  const builder = new ValueSetBuilder(kind);
+  for (const item of text.split(',')) if (item !== '') addItem(item, kind, builder);
+  return builder.build();
 }
 
-interface SpecFields {
-  second: bigint;
-  minute: bigint;
-  hour: bigint;
-  dom: bigint;
-  month: bigint;
-  dow: bigint;
+// ---------------------------------------------------------------------------------------------------------------
+// Searching for the next match
+
+interface CalendarPattern {
+  second: ValueSet;
+  minute: ValueSet;
+  hour: ValueSet;
+  monthDay: ValueSet;
+  month: ValueSet;
+  weekday: ValueSet;
 }
 
-/** spec.go SpecSchedule. The zone is UTC for schedules without TZ= (see SCHEDULES.md: "Local" means the time's own
- * zone, and the scheduler only passes UTC times). */
-class SpecSchedule implements CronSchedule {
+const allowed = (set: ValueSet, value: number): boolean => set.allows[value] === true;
+
+function dayAllowed(p: CalendarPattern, c: CivilTime): boolean {
+  const byDate = allowed(p.monthDay, c.day);
+  const byWeekday = allowed(p.weekday, c.weekday);
+  return p.monthDay.wildcard || p.weekday.wildcard ? byDate && byWeekday : byDate || byWeekday;
+}
+
+/** The moving point of a search: a Unix second, read as wall-clock time in the schedule's zone. */
+class Cursor {
+  /** Lower units are zeroed once, the first time any unit has to move. */
+  private zeroed = false;
+
   constructor(
-    private readonly f: SpecFields,
+    readonly zone: Zone,
+    public unix: number,
+  ) {}
+
+  get wall(): CivilTime {
+    return civilIn(this.zone, this.unix);
+  }
+
+  zeroBelow(zero: (c: Cursor) => number): void {
+    if (this.zeroed) return;
+    this.zeroed = true;
+    this.unix = zero(this);
+  }
+}
+
+/** One calendar unit of the search. */
+interface Unit {
+  fits(p: CalendarPattern, c: CivilTime): boolean;
+  /** The cursor with this unit kept and everything smaller zeroed. */
+  zero(c: Cursor): number;
+  /** One unit later. */
+  advance(c: Cursor): number;
+  /** Whether advancing carried into the next larger unit. */
+  carried(c: CivilTime): boolean;
+}
+
+const wallDate = (c: Cursor, dMonth: number, dDay: number): number => {
+  const w = c.wall;
+  return goDate(c.zone, w.year, w.month + dMonth, w.day + dDay, w.hour, w.minute, w.second);
+};
+
+/**
+ * Pulls a day step that landed off midnight (a DST change in between) back to the nearest midnight, by whole hours,
+ * as Dapr's spec.go does.
+ */
+function backToMidnight(c: Cursor): number {
+  const hour = c.wall.hour;
+  if (hour === 0) return c.unix;
+  return hour > 12 ? c.unix + (24 - hour) * 3600 : c.unix - hour * 3600;
+}
+
+// Hours, minutes and seconds advance on the absolute clock, days and months on the wall clock (Dapr's behaviour
+// across DST changes, which the reference vectors pin down).
+const UNITS: readonly Unit[] = [
+  {
+    fits: (p, c) => allowed(p.month, c.month),
+    zero: (c) => goDate(c.zone, c.wall.year, c.wall.month, 1, 0, 0, 0),
+    advance: (c) => wallDate(c, 1, 0),
+    carried: (c) => c.month === 1,
+  },
+  {
+    fits: dayAllowed,
+    zero: (c) => {
+      const w = c.wall;
+      return goDate(c.zone, w.year, w.month, w.day, 0, 0, 0);
+    },
+    advance: (c) => {
+      c.unix = wallDate(c, 0, 1);
+      return backToMidnight(c);
+    },
+    carried: (c) => c.day === 1,
+  },
+  {
+    fits: (p, c) => allowed(p.hour, c.hour),
+    zero: (c) => {
+      const w = c.wall;
+      return goDate(c.zone, w.year, w.month, w.day, w.hour, 0, 0);
+    },
+    advance: (c) => c.unix + 3600,
+    carried: (c) => c.hour === 0,
+  },
+  {
+    fits: (p, c) => allowed(p.minute, c.minute),
+    zero: (c) => c.unix - (((c.unix % 60) + 60) % 60), // truncates absolute time, not the wall clock
+    advance: (c) => c.unix + 60,
+    carried: (c) => c.minute === 0,
+  },
+  {
+    fits: (p, c) => allowed(p.second, c.second),
+    zero: (c) => c.unix,
+    advance: (c) => c.unix + 1,
+    carried: (c) => c.second === 0,
+  },
+];
+
+/** Moves the cursor until `unit` fits; false if it carried into a larger unit, which must then be re-checked. */
+function settle(unit: Unit, p: CalendarPattern, cursor: Cursor): boolean {
+  while (!unit.fits(p, cursor.wall)) {
+    cursor.zeroBelow(unit.zero);
+    cursor.unix = unit.advance(cursor);
+    if (unit.carried(cursor.wall)) return false;
+  }
+  return true;
+}
+
+/** Dapr's search gives up after this many years and answers Go's zero time. */
+const SEARCH_YEARS = 5;
+
+class CalendarSchedule implements CronSchedule {
+  /** Zone is UTC without a TZ= prefix: "Local" is the time's own zone and the scheduler works in UTC (SCHEDULES.md). */
+  constructor(
+    private readonly pattern: CalendarPattern,
     private readonly zone: Zone,
   ) {}
 
   next(after: Instant): Instant {
-    const f = this.f;
-    const loc = this.zone;
-    // Start at the earliest possible time (the upcoming second).
-    let t = splitInstant(after).sec + 1;
-    let added = false;
-    const c = (): ReturnType<typeof civilIn> => civilIn(loc, t);
-    const yearLimit = c().year + 5;
-
-    wrap: for (;;) {
-      if (c().year > yearLimit) return GO_ZERO_TIME;
-
-      while ((bit(c().month) & f.month) === 0n) {
-        if (!added) {
-          added = true;
-          const n = c();
-          t = goDate(loc, n.year, n.month, 1, 0, 0, 0);
-        }
-        const n = c();
-        t = goDate(loc, n.year, n.month + 1, n.day, n.hour, n.minute, n.second);
-        if (c().month === 1) continue wrap;
-      }
-
-      while (!dayMatches(f, c())) {
-        if (!added) {
-          added = true;
-          const n = c();
-          t = goDate(loc, n.year, n.month, n.day, 0, 0, 0);
-        }
-        const n = c();
-        t = goDate(loc, n.year, n.month, n.day + 1, n.hour, n.minute, n.second);
-        // Notice if the hour is no longer midnight due to DST.
-        const h = c().hour;
-        if (h !== 0) {
-          if (h > 12) t += (24 - h) * 3600;
-          else t -= h * 3600;
-        }
-        if (c().day === 1) continue wrap;
-      }
-
-      while ((bit(c().hour) & f.hour) === 0n) {
-        if (!added) {
-          added = true;
-          const n = c();
-          t = goDate(loc, n.year, n.month, n.day, n.hour, 0, 0);
-        }
-        t += 3600;
-        if (c().hour === 0) continue wrap;
-      }
-
-      while ((bit(c().minute) & f.minute) === 0n) {
-        if (!added) {
-          added = true;
-          t = Math.floor(t / 60) * 60; // Truncate(time.Minute): absolute, not wall-clock
-        }
-        t += 60;
-        if (c().minute === 0) continue wrap;
-      }
-
-      while ((bit(c().second) & f.second) === 0n) {
-        added = true; // Truncate(time.Second) is a no-op on whole seconds
-        t += 1;
-        if (c().second === 0) continue wrap;
-      }
-
-      return joinInstant(t, 0);
+    const cursor = new Cursor(this.zone, splitInstant(after).sec + 1);
+    const lastYear = cursor.wall.year + SEARCH_YEARS;
+    while (cursor.wall.year <= lastYear) {
+      if (UNITS.every((unit) => settle(unit, this.pattern, cursor))) return joinInstant(cursor.unix, 0);
     }
+    return GO_ZERO_TIME;
   }
 }
 
-function dayMatches(f: SpecFields, t: ReturnType<typeof civilIn>): boolean {
-  const domMatch = (bit(t.day) & f.dom) > 0n;
-  const dowMatch = (bit(t.weekday) & f.dow) > 0n;
-  if ((f.dom & starBit) > 0n || (f.dow & starBit) > 0n) return domMatch && dowMatch;
-  return domMatch || dowMatch;
-}
-
-/** constantdelay.go: "@every <d>" adds d to the previous time — no rounding, zero and negative d allowed. */
-class ConstantDelaySchedule implements CronSchedule {
+/** "@every <d>": the previous time plus d, unrounded; Dapr accepts zero and negative d. */
+class FixedIntervalSchedule implements CronSchedule {
   constructor(readonly delayNs: bigint) {}
 
   next(after: Instant): Instant {
@@ -219,10 +303,13 @@ class ConstantDelaySchedule implements CronSchedule {
   }
 }
 
-/** time.LoadLocation, with Node's ICU zone database standing in for the scheduler's zoneinfo files. */
-function loadLocation(name: string): Zone {
+// ---------------------------------------------------------------------------------------------------------------
+// Whole specs
+
+/** Zone lookup standing in for Go's time.LoadLocation, with ICU's database in place of zoneinfo files. */
+function zoneNamed(name: string): Zone {
   if (name === '' || name === 'UTC' || name === 'Local') return UTC;
-  if (name.includes('..') || name.startsWith('/') || name.startsWith('\\')) throw new Error('time: invalid location name');
+  if (name.startsWith('/') || name.startsWith('\\') || name.includes('..')) throw new Error('time: invalid location name');
   try {
     return ianaZone(name);
   } catch {
@@ -230,83 +317,80 @@ function loadLocation(name: string): Zone {
   }
 }
 
-function parseDescriptor(descriptor: string, loc: Zone): CronSchedule {
-  const spec = (p: Partial<SpecFields>): CronSchedule =>
-    new SpecSchedule(
-      {
-        second: bit(seconds.min),
-        minute: bit(minutes.min),
-        hour: bit(hours.min),
-        dom: all(dom),
-        month: all(months),
-        dow: all(dow),
-        ...p,
-      },
-      loc,
-    );
-  switch (descriptor) {
-    case '@yearly':
-    case '@annually':
-      return spec({ dom: bit(dom.min), month: bit(months.min) });
-    case '@monthly':
-      return spec({ dom: bit(dom.min) });
-    case '@weekly':
-      return spec({ dow: bit(dow.min) });
-    case '@daily':
-    case '@midnight':
-      return spec({});
-    case '@hourly':
-      return spec({ hour: all(hours) });
-    default:
-      break;
-  }
-  const every = '@every ';
-  if (descriptor.startsWith(every)) {
-    try {
-      return new ConstantDelaySchedule(parseGoDurationNs(descriptor.slice(every.length)));
-    } catch (err) {
-      throw new CronParseError(`failed to parse duration ${descriptor}: ${(err as Error).message}`);
-    }
-  }
-  throw new CronParseError(`unrecognized descriptor: ${descriptor}`);
+function midnightPattern(overrides: Partial<CalendarPattern>): CalendarPattern {
+  return {
+    second: only(SECOND, 0),
+    minute: only(MINUTE, 0),
+    hour: only(HOUR, 0),
+    monthDay: every(MONTH_DAY),
+    month: every(MONTH),
+    weekday: every(WEEKDAY),
+    ...overrides,
+  };
 }
 
-/** Parser.Parse with the scheduler's options. Throws CronParseError carrying Dapr's message. */
-export function parseCron(input: string): CronSchedule {
-  let spec = input;
-  if (spec.length === 0) throw new CronParseError('empty spec string');
-  let loc: Zone = UTC;
-  if (spec.startsWith('TZ=') || spec.startsWith('CRON_TZ=')) {
-    const i = spec.indexOf(' ');
-    const eq = spec.indexOf('=');
-    if (i < 0) {
-      // Dapr slices spec[eq+1:-1] here and the scheduler goroutine panics ("slice bounds out of range [:-1]").
-      throw new CronParseError(`provided bad location ${spec.slice(eq + 1)}: missing schedule after the time zone`);
-    }
-    const name = spec.slice(eq + 1, i);
-    try {
-      loc = loadLocation(name);
-    } catch (err) {
-      throw new CronParseError(`provided bad location ${name}: ${(err as Error).message}`);
-    }
-    spec = goTrimSpace(spec.slice(i));
-  }
-  if (spec.startsWith('@')) return parseDescriptor(spec, loc);
+const DESCRIPTORS: ReadonlyMap<string, () => CalendarPattern> = new Map([
+  ['@yearly', () => midnightPattern({ monthDay: only(MONTH_DAY, 1), month: only(MONTH, 1) })],
+  ['@annually', () => midnightPattern({ monthDay: only(MONTH_DAY, 1), month: only(MONTH, 1) })],
+  ['@monthly', () => midnightPattern({ monthDay: only(MONTH_DAY, 1) })],
+  ['@weekly', () => midnightPattern({ weekday: only(WEEKDAY, 0) })],
+  ['@daily', () => midnightPattern({})],
+  ['@midnight', () => midnightPattern({})],
+  ['@hourly', () => midnightPattern({ hour: every(HOUR) })],
+]);
 
-  const fields = goFields(spec);
-  if (fields.length !== 6) {
-    throw new CronParseError(`expected exactly 6 fields, found ${fields.length}: ${goStringSlice(fields)}`);
+const EVERY_PREFIX = '@every ';
+
+function fromDescriptor(text: string, zone: Zone): CronSchedule {
+  const pattern = DESCRIPTORS.get(text);
+  if (pattern !== undefined) return new CalendarSchedule(pattern(), zone);
+  if (!text.startsWith(EVERY_PREFIX)) fail(`unrecognized descriptor: ${text}`);
+  let delayNs: bigint;
+  try {
+    delayNs = parseGoDurationNs(text.slice(EVERY_PREFIX.length));
+  } catch (err) {
+    return fail(`failed to parse duration ${text}: ${(err as Error).message}`);
   }
-  const [second, minute, hour, dayOfMonth, month, dayOfWeek] = fields as [string, string, string, string, string, string];
-  return new SpecSchedule(
+  return new FixedIntervalSchedule(delayNs);
+}
+
+/** Splits off a "TZ=" / "CRON_TZ=" prefix; the zone name runs to the first ASCII space. */
+function takeZone(spec: string): { zone: Zone; rest: string } {
+  if (!spec.startsWith('TZ=') && !spec.startsWith('CRON_TZ=')) return { zone: UTC, rest: spec };
+  const nameStart = spec.indexOf('=') + 1;
+  const space = spec.indexOf(' ');
+  if (space < 0) {
+    // Dapr's scheduler panics on this input (a slice out of range); we refuse it instead.
+    fail(`provided bad location ${spec.slice(nameStart)}: missing schedule after the time zone`);
+  }
+  const name = spec.slice(nameStart, space);
+  let zone: Zone;
+  try {
+    zone = zoneNamed(name);
+  } catch (err) {
+    return fail(`provided bad location ${name}: ${(err as Error).message}`);
+  }
+  return { zone, rest: goTrimSpace(spec.slice(space)) };
+}
+
+/** Parses a schedule the way Dapr's scheduler does; throws CronParseError with Dapr's message. */
+export function parseCron(input: string): CronSchedule {
+  if (input === '') fail('empty spec string');
+  const { zone, rest } = takeZone(input);
+  if (rest.startsWith('@')) return fromDescriptor(rest, zone);
+
+  const fields = goFields(rest);
+  if (fields.length !== 6) fail(`expected exactly 6 fields, found ${fields.length}: ${goStringSlice(fields)}`);
+  const [second, minute, hour, monthDay, month, weekday] = fields as [string, string, string, string, string, string];
+  return new CalendarSchedule(
     {
-      second: getField(second, seconds),
-      minute: getField(minute, minutes),
-      hour: getField(hour, hours),
-      dom: getField(dayOfMonth, dom),
-      month: getField(month, months),
-      dow: getField(dayOfWeek, dow),
+      second: parseField(second, SECOND),
+      minute: parseField(minute, MINUTE),
+      hour: parseField(hour, HOUR),
+      monthDay: parseField(monthDay, MONTH_DAY),
+      month: parseField(month, MONTH),
+      weekday: parseField(weekday, WEEKDAY),
     },
-    loc,
+    zone,
   );
 }

@@ -9,7 +9,6 @@
 //     --control-plane-namespace / --app-namespace   default dapr-system / default, as in the seed
 //     --node         on the cluster's real node (make cluster-up NODE=1): helm install and real pods (nodeDemo.ts)
 //     --images DIR   with --node: the image archives (default .tapr/node-images; built there when missing)
-import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -134,12 +133,7 @@ spec:
         server: cluster.server,
         appPort: port,
         waitHealthy: false,
-        controlPlane: {
-          namespace: controlPlaneNamespace,
-          sentry: controlPlane.address('sentry'),
-          operator: controlPlane.address('operator'),
-          placement: controlPlane.address('placement'),
-        },
+        controlPlane: controlPlane.sidecarAddresses(),
       });
       stops.push(() => sidecar.stop());
       const container = await startApp(controlPlane, pod, port, sidecar.ports.http);
@@ -190,13 +184,7 @@ spec:
       controlPlane: { trustDomain: 'cluster.local', namespace: controlPlaneNamespace },
       id: 'demo-frontend',
     });
-    const chain = await frontend.servingChain(svid);
-    const leaf = chain[0]!;
-    const spiffeId = /URI:(spiffe:\/\/[^,\s]+)/.exec(leaf.subjectAltName ?? '')?.[1];
-    show(`SPIFFE ID  ${spiffeId}`);
-    show(`issuer     ${leaf.issuer.replace(/\n/g, ', ')}`);
-    show(`valid      ${leaf.validFrom} → ${leaf.validTo}`);
-    show(`chains to the trust anchors in ConfigMap dapr-trust-bundle: ${chain.at(-1)!.checkIssued(new X509Certificate(anchors)) || chain.at(-1)!.verify(new X509Certificate(anchors).publicKey)}`);
+    walk.showCertificate(await frontend.servingChain(svid), anchors);
     done();
 
     heading('Look around');

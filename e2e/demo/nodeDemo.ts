@@ -9,6 +9,7 @@ import path from 'node:path';
 import { binaryPaths, waitFor, type ClusterInfo } from '@tapr/lib/testing';
 import { importImage, nodePaths } from '@tapr/lib/testing/node';
 import { repoRoot } from '../src/helm.js';
+import { nodeChartFlags } from '../src/nodeChart.js';
 import { Walkthrough } from './walkthrough.js';
 
 export interface NodeDemoOptions {
@@ -20,7 +21,6 @@ export interface NodeDemoOptions {
   imagesDir: string;
 }
 
-const daprdVersion = /^DAPR_VERSION=v(\S+)$/m.exec(readFileSync(path.join(repoRoot, 'lib', 'testing', 'versions.env'), 'utf8'))![1]!;
 
 export async function runNodeDemo({ cluster, controlPlaneNamespace: cpns, appNamespace: ns, exit, imagesDir: images }: NodeDemoOptions): Promise<void> {
   if (!cluster.node) throw new Error('the running cluster has no node: make cluster-down, then make demo NODE=1 (or make cluster-up NODE=1)');
@@ -48,10 +48,7 @@ export async function runNodeDemo({ cluster, controlPlaneNamespace: cpns, appNam
 
   done = walk.heading(`helm install tapr ./charts/tapr -n ${cpns}: tapr's four services as pods on the node`);
   helm([
-    'upgrade', '--install', 'tapr', 'charts/tapr', '-n', cpns, '--create-namespace', '--wait', '--timeout', '240s',
-    '--set', 'global.imagePullPolicy=Never',
-    '--set', `dapr_sidecar_injector.image.name=tapr.local/daprd:${daprdVersion}`,
-    '--set', 'dapr_sidecar_injector.sidecarImagePullPolicy=Never',
+    'upgrade', '--install', 'tapr', 'charts/tapr', '-n', cpns, '--create-namespace', '--wait', '--timeout', '240s', ...nodeChartFlags,
   ]);
   walk.show(await walk.kube('get', 'pods', '-n', cpns, '-o', 'wide'));
   walk.show((await walk.kube('get', 'crds')).split('\n').filter((line, i) => i === 0 || line.includes('dapr.io')).join('\n'));
@@ -108,14 +105,8 @@ export async function runNodeDemo({ cluster, controlPlaneNamespace: cpns, appNam
       "const c=s.getPeerCertificate(true);console.log(JSON.stringify({leaf:c.raw.toString('base64'),issuer:c.issuerCertificate.raw.toString('base64')}));s.destroy()})",
   );
   const der = JSON.parse(served) as { leaf: string; issuer: string };
-  const leaf = new X509Certificate(Buffer.from(der.leaf, 'base64'));
-  const issuer = new X509Certificate(Buffer.from(der.issuer, 'base64'));
-  const anchors = new X509Certificate(await walk.kube('get', 'configmap', 'dapr-trust-bundle', '-n', cpns, '-o', 'jsonpath={.data.ca\\.crt}'));
-  walk.show(`SPIFFE ID  ${/URI:(spiffe:\/\/[^,\s]+)/.exec(leaf.subjectAltName ?? '')?.[1]}`);
-  walk.show(`issuer     ${leaf.issuer.replace(/\n/g, ', ')}`);
-  walk.show(`valid      ${leaf.validFrom} → ${leaf.validTo}`);
-  const chained = leaf.verify(issuer.publicKey) && (issuer.verify(anchors.publicKey) || issuer.fingerprint256 === anchors.fingerprint256);
-  walk.show(`chains to the trust anchors in ConfigMap dapr-trust-bundle: ${chained}`);
+  const chain = [der.leaf, der.issuer].map((b64) => new X509Certificate(Buffer.from(b64, 'base64')));
+  walk.showCertificate(chain, await walk.kube('get', 'configmap', 'dapr-trust-bundle', '-n', cpns, '-o', 'jsonpath={.data.ca\\.crt}'));
   done();
 
   walk.heading('Look around');

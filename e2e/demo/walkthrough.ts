@@ -1,4 +1,5 @@
 // The demo's way of talking to its reader and its cluster: numbered steps with timings, indented output, kubectl.
+import { X509Certificate } from 'node:crypto';
 import { kubectl } from '@tapr/lib/testing';
 
 export class Walkthrough {
@@ -20,6 +21,20 @@ export class Walkthrough {
 
   show(text: string): void {
     process.stdout.write(`${text.replace(/\s+$/, '').replace(/^/gm, '      ')}\n`);
+  }
+
+  /** A workload certificate as the seed shows it: SPIFFE ID, issuer, validity, and whether `chain` (leaf first) links
+   * up to the published trust anchors. */
+  showCertificate(chain: X509Certificate[], anchorsPem: string): void {
+    const leaf = chain[0]!;
+    const root = new X509Certificate(anchorsPem);
+    const linked = chain.every((cert, i) => i === chain.length - 1 || cert.verify(chain[i + 1]!.publicKey));
+    const last = chain.at(-1)!;
+    const anchored = last.fingerprint256 === root.fingerprint256 || last.verify(root.publicKey);
+    this.show(`SPIFFE ID  ${/URI:(spiffe:\/\/[^,\s]+)/.exec(leaf.subjectAltName ?? '')?.[1]}`);
+    this.show(`issuer     ${leaf.issuer.replace(/\n/g, ', ')}`);
+    this.show(`valid      ${leaf.validFrom} → ${leaf.validTo}`);
+    this.show(`chains to the trust anchors in ConfigMap dapr-trust-bundle: ${linked && anchored}`);
   }
 
   /** kubectl against the demo's cluster; its output, or an error with kubectl's message. */

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { freePort, kubectl, waitFor } from '@tapr/lib/testing';
 import { renderChart, repoRoot, type KubeObject } from './helm.js';
+import type { ControlPlaneAddresses } from './stockDaprd.js';
 import { LocalKubelet, serviceAccountKubeconfig, type ContainerMapping, type MountMap, type RunningContainer } from './localKubelet.js';
 
 export const services = ['sentry', 'operator', 'injector', 'placement'] as const;
@@ -74,6 +75,14 @@ export class LocalControlPlane {
 
   address(service: ServiceName, replica = 0): string {
     return `127.0.0.1:${this.#ports(service, replica).api}`;
+  }
+
+  /** Where a sidecar of this control plane finds its services (what StockDaprd maps the injected addresses to). */
+  sidecarAddresses(): ControlPlaneAddresses {
+    const addresses: ControlPlaneAddresses = { namespace: this.namespace, sentry: this.address('sentry') };
+    if (this.replicas('operator') > 0) addresses.operator = this.address('operator');
+    if (this.replicas('placement') > 0) addresses.placement = this.address('placement');
+    return addresses;
   }
 
   healthUrl(service: ServiceName, pathname = '/healthz', replica = 0): string {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { binaryPaths, kubectl, startLocalCluster, stopLocalCluster, waitFor, type ClusterInfo } from '@tapr/lib/testing';
 import { bridgeName, nodePaths, nodePreflight } from '@tapr/lib/testing/node';
 import { repoRoot } from '../src/helm.js';
+import { chartAppVersion, nodeChartFlags } from '../src/nodeChart.js';
 
 // Runs wherever a node can (root, Debian's parts installed: `make test` installs them); TAPR_REAL_NODE=1 insists
 // (a missing part fails the suite), TAPR_REAL_NODE=0 leaves it out.
@@ -29,8 +30,6 @@ describeNode('the chart on a real node (kubelet, containerd, CNI, kube-proxy, Co
   };
   const helm = (args: string[]) =>
     spawnSync(binaryPaths().helm, args, { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, timeout: 300_000 });
-  const daprd = daprdVersion();
-  const chartValues = ['--set', 'global.imagePullPolicy=Never', '--set', `dapr_sidecar_injector.image.name=tapr.local/daprd:${daprd}`, '--set', 'dapr_sidecar_injector.sidecarImagePullPolicy=Never'];
   const controlPlaneReady = () =>
     waitFor(
       async () => {
@@ -60,7 +59,7 @@ describeNode('the chart on a real node (kubelet, containerd, CNI, kube-proxy, Co
   }, 120_000);
 
   it('installs with helm: the four services reach Ready with their real probes on the kubelet', async () => {
-    const installed = helm(['install', 'tapr', 'charts/tapr', '-n', 'dapr-system', '--create-namespace', ...chartValues, '--wait', '--timeout', '240s']);
+    const installed = helm(['install', 'tapr', 'charts/tapr', '-n', 'dapr-system', '--create-namespace', ...nodeChartFlags, '--wait', '--timeout', '240s']);
     expect(installed.status === 0 ? 'installed' : installed.stderr).toBe('installed');
     expect(await controlPlaneReady()).toEqual([
       'dapr-operator=1/1',
@@ -118,7 +117,7 @@ spec:
   });
 
   it('upgrades in place and uninstalls cleanly', async () => {
-    const upgraded = helm(['upgrade', 'tapr', 'charts/tapr', '-n', 'dapr-system', ...chartValues, '--set', 'dapr_sentry.logLevel=debug', '--wait', '--timeout', '240s']);
+    const upgraded = helm(['upgrade', 'tapr', 'charts/tapr', '-n', 'dapr-system', ...nodeChartFlags, '--set', 'dapr_sentry.logLevel=debug', '--wait', '--timeout', '240s']);
     expect(upgraded.status === 0 ? 'upgraded' : upgraded.stderr).toBe('upgraded');
     await controlPlaneReady();
     const args = await must(['get', 'deploy', 'dapr-sentry', '-n', 'dapr-system', '-o', 'jsonpath={.spec.template.spec.containers[0].args}']);
@@ -156,11 +155,3 @@ spec:
     expect(output).toContain('chains to the trust anchors in ConfigMap dapr-trust-bundle: true');
   }, 600_000);
 });
-
-function chartAppVersion(): string {
-  return /^appVersion: *"?([^"\n]+)"?$/m.exec(readFileSync(path.join(repoRoot, 'charts', 'tapr', 'Chart.yaml'), 'utf8'))![1]!;
-}
-
-function daprdVersion(): string {
-  return /^DAPR_VERSION=v(\S+)$/m.exec(readFileSync(path.join(repoRoot, 'lib', 'testing', 'versions.env'), 'utf8'))![1]!;
-}

@@ -87,12 +87,7 @@ scopes: [${scopes.join(', ')}]
       pod,
       server: testCluster().server,
       appPort: testApp.port,
-      controlPlane: {
-        namespace: controlPlane.namespace,
-        sentry: controlPlane.address('sentry'),
-        operator: controlPlane.address('operator'),
-        placement: controlPlane.address('placement'),
-      },
+      controlPlane: controlPlane.sidecarAddresses(),
     });
     sidecars.push(daprd);
     return { pod, daprd, app: testApp };

@@ -28,8 +28,6 @@ export function nodePaths(clusterDir: string): NodePaths {
 
 export interface NodeStartContext {
   clusterDir: string;
-  /** The API server as pods and the node's daemons reach it (https://<nodeIp>:<port>). */
-  server: string;
   caFile: string;
   /** A kubeconfig for the node's daemons (the kubelet registers the node with it). */
   kubeconfig: string;

@@ -112,7 +112,6 @@ async function main(): Promise<void> {
   if (withNode) {
     await startNode({
       clusterDir: dir,
-      server: `https://${nodeIp}:${apiPort}`,
       caFile: pki.file('ca.crt'),
       kubeconfig,
       start,

@@ -71,3 +71,15 @@ export function kubeconfigFlagSpec(style: 'home' | 'empty', env: NodeJS.ProcessE
   const home = env['HOME'] ?? homedir();
   return { type: 'string', default: home ? path.join(home, '.kube', 'config') : '', help: '(optional) absolute path to the kubeconfig file' };
 }
+
+export const sentryTokenFiles = {
+  projected: '/var/run/secrets/dapr.io/sentrytoken/token',
+  legacy: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+} as const;
+
+/** Dapr's order for a control-plane service's sentry token: DAPR_SENTRY_TOKEN_FILE, then (Kubernetes mode) the projected sentry token, then the SA token. */
+export function sentryTokenFile(env: NodeJS.ProcessEnv, mode: string, fileExists: (file: string) => boolean): string | undefined {
+  if (env['DAPR_SENTRY_TOKEN_FILE']) return env['DAPR_SENTRY_TOKEN_FILE'];
+  if (mode !== 'kubernetes') return undefined;
+  return [sentryTokenFiles.projected, sentryTokenFiles.legacy].find((file) => fileExists(file));
+}

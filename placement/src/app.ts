@@ -16,7 +16,7 @@ import { PlacementServer } from './server.js';
 import { WireOrderCodec } from './wire.js';
 import { statePlacementTablesJson } from './state.js';
 import { notLeaderError } from './errors.js';
-import { sentrySvidProvider, type SvidProvider } from './security.js';
+import { sentrySvidProvider, type SvidProvider } from '@tapr/lib/security/controlPlaneSvid';
 import { SingleNodeLeadership, type Leadership } from './leadership/leadership.js';
 import type { PlacementEvent, Timers } from './events.js';
 import type { PlacementOptions } from './options.js';
@@ -89,7 +89,7 @@ export class PlacementService {
     let credentials = grpc.ServerCredentials.createInsecure();
     let svidSource: SvidSource | undefined;
     if (options.tlsEnabled) {
-      const provider = this.deps.svid ?? (await sentrySvidProvider(options, this.#logger, signal));
+      const provider = this.deps.svid ?? (await sentrySvidProvider('placement', options, this.#logger, signal));
       parts.push(...provider.parts);
       svidSource = provider.source;
       credentials = grpcServerCredentials(provider.source, { requireClientCert: true });

@@ -3,7 +3,7 @@
 // onto the Lease election (docs/placement.md). Flags marked "tapr:" are tapr's own.
 import { existsSync } from 'node:fs';
 import { parseFlags } from '@tapr/lib/flags';
-import { checkPort, commonFlagSpecs, kubeconfigFlagSpec, readCommonOptions, type CommonOptions } from '@tapr/lib/flagsCommon';
+import { checkPort, commonFlagSpecs, kubeconfigFlagSpec, readCommonOptions, sentryTokenFile, type CommonOptions } from '@tapr/lib/flagsCommon';
 import { defaultReplicationFactor } from '@tapr/lib/placement/ring';
 import { defaultMaxActorTypesPerHost } from './authorize.js';
 import type { TableHostFields } from './wire.js';
@@ -20,8 +20,6 @@ export const defaults = {
   disseminateTimeoutMs: 8000,
   trustDomain: 'localhost',
   trustAnchorsFile: '/var/run/secrets/dapr.io/tls/ca.crt',
-  sentryTokenFile: '/var/run/secrets/dapr.io/sentrytoken/token',
-  legacyTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
   batchQuietMs: 250,
   batchMaxDelayMs: 2000,
   settleQuietMs: 1000,
@@ -266,13 +264,6 @@ export function parsePeers(items: readonly string[]): Peer[] {
     .map((item) => item.split('='))
     .filter((parts) => parts.length === 2)
     .map(([id, address]) => ({ id: id!.trim(), address: address!.trim() }));
-}
-
-/** Dapr's order: DAPR_SENTRY_TOKEN_FILE, then (Kubernetes mode) the projected sentry token, then the SA token. */
-function sentryTokenFile(env: NodeJS.ProcessEnv, mode: string, fileExists: (file: string) => boolean): string | undefined {
-  if (env['DAPR_SENTRY_TOKEN_FILE']) return env['DAPR_SENTRY_TOKEN_FILE'];
-  if (mode !== 'kubernetes') return undefined;
-  return [defaults.sentryTokenFile, defaults.legacyTokenFile].find((file) => fileExists(file));
 }
 
 /** dapr/kit's IsTruthy: y, yes, true, t, on, 1 (any case). */

@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { callerSpiffeId } from '@tapr/lib/security/grpcTls';
 import { deferred } from '@tapr/lib/httpServer';
+import { bindGrpcServer, shutdownGrpcServer } from '@tapr/lib/grpcServer';
 import type { Logger } from '@tapr/lib/logger';
 import type { ReadinessTarget } from '@tapr/lib/health';
 import type { SpiffeId } from '@tapr/lib/security/spiffe';
@@ -58,7 +59,7 @@ export class PlacementServer {
       'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs,
     });
     server.addService(placementServiceDefinition(), { reportDaprStatus: (call: PlacementCall) => this.#accept(call) });
-    this.#boundPort = await bind(server, options.listenAddress, options.port, options.credentials);
+    this.#boundPort = await bindGrpcServer(server, options.listenAddress, options.port, options.credentials);
     options.readiness.ready();
     options.logger.info('placement gRPC server listening', { port: this.#boundPort, tls: options.mtls, nodeId: options.nodeId });
     this.#listening.resolve();
@@ -67,7 +68,7 @@ export class PlacementServer {
     this.#shuttingDown = true;
     options.readiness.notReady('shutting down');
     options.core.enqueue({ kind: 'shutdown', reason: new PlacementError('unavailable', 'placement server is shutting down') });
-    await shutdown(server, 5000);
+    await shutdownGrpcServer(server, 5000);
     this.#writer.close();
     options.logger.info('placement gRPC server stopped');
   }
@@ -109,29 +110,4 @@ export class PlacementServer {
     }
     connection.start();
   }
-}
-
-function bind(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
-  // Go's "" listens on every interface; for grpc-js that is "[::]" (dual stack), or 0.0.0.0 without IPv6.
-  const attempt = (address: string) =>
-    new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, credentials, (error, bound) =>
-        error ? reject(new Error(`cannot listen on ${address}: ${error.message}`, { cause: error })) : resolve(bound),
-      ),
-    );
-  if (host !== '') return attempt(`${host.includes(':') ? `[${host}]` : host}:${port}`);
-  return attempt(`[::]:${port}`).catch(() => attempt(`0.0.0.0:${port}`));
-}
-
-function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, graceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

@@ -1,0 +1,309 @@
+// Triggers the jobs this replica owns in the current epoch (docs/scheduler-spec.md §5, §7, §8). On election it
+// reads the job space once, keeps the owned jobs in a due-time queue and follows changes with an etcd watch. A job
+// has at most one trigger in flight; its result moves the job on (next tick, retry, or finished and deleted) and
+// is written back as the job's counter, so the next owner resumes where this one stopped. Stepping down drops
+// everything at once: results still arriving for the old epoch are ignored and the new owner triggers again
+// (at-least-once delivery).
+import type { Watcher } from 'etcd3';
+import type { Logger } from '@tapr/lib/logger';
+import type { Instant } from './civil.js';
+import { instantFromDate } from './civil.js';
+import { DueQueue } from './dueQueue.js';
+import { targetOf } from './jobKey.js';
+import { jobMetadataCodec, type FailurePolicy } from './proto.js';
+import { JobSchedule } from './schedule.js';
+import { dataOf, type Counter, type JobStore, type StoredJob, type Versioned } from './store.js';
+import type { DeliveryResult, StreamPool, Trigger } from './streams.js';
+import type { Epoch } from './leadership.js';
+import type { SchedulerMetrics } from './metrics.js';
+import { CounterWriter } from './counterWriter.js';
+
+const nsPerMs = 1_000_000n;
+
+interface EngineJob {
+  key: string;
+  stored: StoredJob;
+  modRevision: string;
+  schedule: JobSchedule;
+  trigger: Trigger;
+  counter: Counter;
+  /** Scheduled time of the tick being delivered (retries keep it). */
+  tick: Instant;
+  /** When the next delivery is due (ms since the epoch): the tick, or a retry after it. */
+  dueAt: number;
+  queuedSeq: number;
+  inFlight: boolean;
+}
+
+export interface EngineOptions {
+  store: JobStore;
+  pool: StreamPool;
+  metrics: SchedulerMetrics;
+  logger: Logger;
+  now?: () => number;
+}
+
+export class Engine {
+  readonly #jobs = new Map<string, EngineJob>();
+  readonly #queue = new DueQueue<EngineJob>();
+  /** Jobs no sidecar could take, by key: sent as soon as a stream for their prefix opens. */
+  readonly #parked = new Map<string, EngineJob>();
+  readonly #writer: CounterWriter;
+  readonly #now: () => number;
+  #epoch: Epoch | undefined;
+  /** Bumped on every start and stop: callbacks of an older term are ignored. */
+  #term = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+  #watcher: Watcher | undefined;
+
+  constructor(private readonly options: EngineOptions) {
+    this.#now = options.now ?? Date.now;
+    this.#writer = new CounterWriter(options.store, options.logger.child('counters'));
+  }
+
+  get owned(): number {
+    return this.#jobs.size;
+  }
+
+  get parked(): number {
+    return this.#parked.size;
+  }
+
+  /** Owns the epoch's partition: loads its jobs and follows the job space until stop(). */
+  async start(epoch: Epoch): Promise<void> {
+    this.stop();
+    const term = ++this.#term;
+    this.#epoch = epoch;
+    const { store, logger } = this.options;
+    const snapshot = await store.snapshot();
+    if (term !== this.#term) return;
+    for (const job of snapshot.jobs) this.#upsertSafely(job, snapshot.counters.get(job.key));
+    logger.info('owning jobs', { partition: epoch.index, of: epoch.total, owned: this.#jobs.size, inJobSpace: snapshot.jobs.length });
+    const watcher = await store.watchJobs(snapshot.revision);
+    if (term !== this.#term) {
+      await watcher.cancel();
+      return;
+    }
+    this.#watcher = watcher;
+    watcher.on('put', (kv) => {
+      const job = store.parseJob(kv);
+      if (term !== this.#term) return;
+      if (job) this.#upsertSafely(job, undefined);
+      else logger.warn('ignoring a job record tapr cannot read', { key: kv.key.toString() });
+    });
+    watcher.on('delete', (kv) => {
+      if (term === this.#term) this.#remove(store.keyOf(kv));
+    });
+    watcher.on('error', (err) => {
+      // A watch that cannot resume (e.g. compacted history) means our view may be stale: read it all again.
+      logger.warn('job watch failed; reloading the job space', { error: err.message });
+      if (term === this.#term && this.#epoch) void this.start(this.#epoch);
+    });
+    this.#arm();
+  }
+
+  /** Drops every owned job at once (synchronously), so no trigger leaves after a step-down. */
+  stop(): void {
+    this.#term++;
+    this.#epoch = undefined;
+    this.#jobs.clear();
+    this.#parked.clear();
+    this.#queue.clear();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    void this.#watcher?.cancel().catch(() => {});
+    this.#watcher = undefined;
+  }
+
+  /** Counter writes still pending (graceful shutdown waits for them). */
+  flush(): Promise<void> {
+    return this.#writer.flush();
+  }
+
+  /** A stream that can take jobs under these prefixes opened: send it what was parked for it. */
+  deliverable(prefixes: string[]): void {
+    const term = this.#term;
+    for (const [key, job] of this.#parked) {
+      if (!prefixes.some((p) => key.startsWith(p))) continue;
+      this.#parked.delete(key);
+      if (term === this.#term && this.#jobs.get(key) === job) this.#fire(job);
+    }
+  }
+
+  #owns(stored: StoredJob): boolean {
+    const epoch = this.#epoch;
+    if (!epoch) return false;
+    return BigInt(stored.partitionId) % BigInt(epoch.total) === BigInt(epoch.index);
+  }
+
+  /** A record this version cannot read is skipped (and logged), never a reason to stop triggering the rest. */
+  #upsertSafely(entry: Versioned<StoredJob>, counter: Counter | undefined): void {
+    try {
+      this.#upsert(entry, counter);
+    } catch (err) {
+      this.options.logger.error('skipping a stored job that cannot be read', { key: entry.key, error: (err as Error).message });
+    }
+  }
+
+  #upsert(entry: Versioned<StoredJob>, counter: Counter | undefined): void {
+    const existing = this.#jobs.get(entry.key);
+    if (existing && existing.modRevision === entry.modRevision) return;
+    if (existing) this.#remove(entry.key);
+    if (!this.#owns(entry.value)) return;
+    const stored = entry.value;
+    let schedule: JobSchedule;
+    try {
+      schedule = JobSchedule.parse(stored, BigInt(stored.createdAt));
+    } catch (err) {
+      this.options.logger.error('stored job has a schedule that no longer parses; skipping it', { key: entry.key, error: (err as Error).message });
+      return;
+    }
+    const fresh: Counter = { partitionId: stored.partitionId, count: 0, attempts: 0 };
+    const progress = counter && counter.partitionId === stored.partitionId ? counter : fresh;
+    const metadata = jobMetadataCodec.decode(Buffer.from(stored.metadata, 'base64'));
+    const target = targetOf(metadata);
+    const job: EngineJob = {
+      key: entry.key,
+      stored,
+      modRevision: entry.modRevision,
+      schedule,
+      counter: { ...progress },
+      trigger: {
+        namespace: target.namespace,
+        target: target.kind === 'job' ? { kind: 'job', appId: target.appId } : { kind: 'actor', actorType: target.actorType },
+        name: entry.key.slice(entry.key.lastIndexOf('||') + 2),
+        data: dataOf(stored),
+        metadata,
+      },
+      tick: 0n,
+      dueAt: 0,
+      queuedSeq: 0,
+      inFlight: false,
+    };
+    const tick = schedule.upcoming(job.counter.count, job.counter.last === undefined ? undefined : BigInt(job.counter.last));
+    if (tick === undefined) {
+      this.#writer.finish(job.key, job.modRevision);
+      return;
+    }
+    job.tick = tick;
+    job.dueAt = retryAt(tick, stored.failurePolicy, job.counter.attempts) ?? toMs(tick);
+    this.#jobs.set(job.key, job);
+    this.#enqueue(job);
+  }
+
+  #remove(key: string): void {
+    const job = this.#jobs.get(key);
+    if (!job) return;
+    this.#jobs.delete(key);
+    this.#parked.delete(key);
+    this.#queue.cancel(job);
+  }
+
+  #enqueue(job: EngineJob): void {
+    this.#queue.push(job, job.dueAt);
+    if (job.dueAt < this.#timerAt) this.#arm();
+  }
+
+  /** One timer, for the earliest due job. */
+  #arm(): void {
+    const next = this.#queue.peek();
+    if (next === undefined) return;
+    if (this.#timer && next >= this.#timerAt) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = next;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, next - this.#now()));
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    // In slices, so a burst of due jobs does not hold the event loop (acks and API calls share it).
+    const due = this.#queue.takeDue(this.#now(), 5000);
+    for (const job of due) if (this.#jobs.get(job.key) === job) this.#fire(job);
+    if (due.length === 5000) {
+      setImmediate(() => this.#onTimer());
+      this.#timerAt = -Infinity;
+      return;
+    }
+    this.#arm();
+  }
+
+  #fire(job: EngineJob): void {
+    if (job.inFlight) return;
+    const term = this.#term;
+    job.inFlight = true;
+    const sent = this.options.pool.deliver(job.trigger, (result) => this.#onResult(job, term, result));
+    if (!sent) {
+      job.inFlight = false;
+      this.options.metrics.undelivered(job.stored.type);
+      this.#parked.set(job.key, job);
+    }
+  }
+
+  #onResult(job: EngineJob, term: number, result: DeliveryResult): void {
+    if (term !== this.#term || this.#jobs.get(job.key) !== job) return;
+    job.inFlight = false;
+    const { metrics } = this.options;
+    switch (result) {
+      case 'UNDELIVERABLE':
+        // The stream went away: another sidecar of the app may still take it, else it waits for one.
+        this.#fire(job);
+        return;
+      case 'SUCCESS':
+        metrics.triggered(job.stored.type, this.#now() - job.dueAt);
+        this.#advance(job);
+        return;
+      case 'FAILED': {
+        metrics.failed(job.stored.type);
+        job.counter.attempts++;
+        const retry = retryAt(job.tick, job.stored.failurePolicy, job.counter.attempts);
+        if (retry === undefined) {
+          this.#advance(job);
+          return;
+        }
+        job.dueAt = retry;
+        this.#writer.put(job.key, job.modRevision, job.counter);
+        this.#enqueue(job);
+        return;
+      }
+    }
+  }
+
+  /** The tick is done (delivered, dropped or out of retries): on to the next, or finished. */
+  #advance(job: EngineJob): void {
+    job.counter.count++;
+    job.counter.last = job.tick.toString();
+    job.counter.attempts = 0;
+    const next = job.schedule.upcoming(job.counter.count, job.tick);
+    if (next === undefined) {
+      this.#jobs.delete(job.key);
+      this.#writer.finish(job.key, job.modRevision);
+      return;
+    }
+    job.tick = next;
+    job.dueAt = toMs(next);
+    this.#writer.put(job.key, job.modRevision, job.counter);
+    this.#enqueue(job);
+  }
+}
+
+function toMs(instant: Instant): number {
+  return Number(instant / nsPerMs);
+}
+
+/**
+ * When a failed tick is tried again, or undefined when it is not (drop policy, or retries used up): a constant
+ * policy retries at tick + interval × attempts while max_retries is unset or not yet exceeded (spec §8.2).
+ */
+export function retryAt(tick: Instant, policy: FailurePolicy, attempts: number): number | undefined {
+  if (attempts === 0) return undefined;
+  const constant = policy.constant;
+  if (!constant) return undefined;
+  if (constant.maxRetries !== undefined && attempts > constant.maxRetries) return undefined;
+  const intervalMs = Number(constant.interval?.seconds ?? 0) * 1000 + (constant.interval?.nanos ?? 0) / 1e6;
+  return toMs(tick) + intervalMs * attempts;
+}
+
+export const nowInstant = (): Instant => instantFromDate(new Date());

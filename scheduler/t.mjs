@@ -1,0 +1,14 @@
+import { Etcd3 } from 'etcd3';
+const c = new Etcd3({ hosts: ['http://127.0.0.1:23791'] });
+const kv = c.namespace('dapr/');
+await kv.put('jobs/a').value('1').exec();
+const r = await c.kv.range({ key: Buffer.from('dapr/jobs/a') });
+const mod = String(r.kvs[0].mod_revision);
+console.log('mod', mod, typeof r.kvs[0].mod_revision);
+const t = await kv.if('jobs/a', 'Mod', '==', mod).then(kv.delete().key('jobs/a'), kv.delete().key('counters/a')).commit();
+console.log('succeeded', t.succeeded);
+const w = await kv.watch().prefix('jobs/').create();
+w.on('put', (kv) => console.log('watch put', kv.key.toString(), kv.mod_revision));
+await kv.put('jobs/b').value('1').exec();
+await new Promise(r => setTimeout(r, 500));
+c.close();

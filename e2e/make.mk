@@ -6,7 +6,7 @@ CHART_VERSION := $(shell sed -n 's/^version: *//p' $(CHART_DIR)/Chart.yaml)
 IMAGE_REGISTRY ?= ghcr.io/tapr
 IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' $(CHART_DIR)/Chart.yaml)
 DOCKER ?= docker
-TAPR_SERVICES := sentry operator injector placement
+TAPR_SERVICES := sentry operator injector placement scheduler
 
 .PHONY: images $(addprefix image-,$(TAPR_SERVICES)) chart-lint chart-package e2e-typecheck e2e e2e-k3d
 

@@ -5,7 +5,8 @@
 # reference for users; these stand in for their distroless runtime stage (same paths, user and entry points).
 #
 #   bash e2e/images/node-images.sh <out dir> [tag]
-# Writes <out dir>/<name>.tar for ghcr.io/tapr/<service>:<tag> (tag: the chart's appVersion), tapr.local/daprd:<ver>,
+# Writes <out dir>/<name>.tar for ghcr.io/tapr/<service>:<tag> (tag: the chart's appVersion; the scheduler's with the
+# cached etcd at /usr/local/bin/etcd, as its Dockerfile copies it from the official etcd image), tapr.local/daprd:<ver>,
 # and the demo's tapr.local/demo-app:1 (node + e2e/demo/app.mjs) and tapr.local/redis:7 (Debian's redis-server).
 set -euo pipefail
 out="${1:?usage: $0 <out dir> [tag]}"
@@ -15,6 +16,8 @@ source "$root/lib/testing/versions.env"
 cache="${TAPR_CACHE_DIR:-$HOME/.cache/tapr}"
 daprd="$cache/bin/daprd-$DAPR_VERSION/daprd"
 [[ -x "$daprd" ]] || { echo "$daprd is missing: bash lib/testing/build-binaries.sh daprd" >&2; exit 1; }
+etcd="$cache/bin/etcd-$ETCD_VERSION/etcd"
+[[ -x "$etcd" ]] || { echo "$etcd is missing: bash lib/testing/build-binaries.sh etcd" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
@@ -32,14 +35,20 @@ done
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$base/etc/passwd"
 printf 'root:x:0:\nnonroot:x:65532:\n' > "$base/etc/group"
 
-(cd "$root" && npx tsc -b sentry operator injector placement)
-for service in sentry operator injector placement; do
+(cd "$root" && npx tsc -b sentry operator injector placement scheduler)
+for service in sentry operator injector placement scheduler; do
   tree="$work/$service"
   cp -a "$base" "$tree"
   (cd "$root" && sh e2e/images/assemble.sh "$service" "$work/$service-app" /nodejs/bin/node)
   mkdir -p "$tree/app"
   cp -a "$work/$service-app/." "$tree/app/"
   mv "$tree/app/launcher" "$tree/$service"
+  # The etcd server the scheduler runs with --etcd-embed=true (static; the path its --etcd-binary defaults to).
+  if [[ "$service" == scheduler ]]; then
+    mkdir -p "$tree/usr/local/bin"
+    cp "$etcd" "$tree/usr/local/bin/etcd"
+    chmod 0755 "$tree/usr/local/bin/etcd"
+  fi
   bash "$root/lib/testing/oci-image.sh" "ghcr.io/tapr/$service:$tag" "$tree" "$out/$service.tar" "/$service"
   echo "image ghcr.io/tapr/$service:$tag → $out/$service.tar"
 done

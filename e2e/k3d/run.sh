@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The k3d e2e target: a k3d cluster shaped like the seed's (one server, three agents), the four tapr images built and
+# The k3d e2e target: a k3d cluster shaped like the seed's (one server, three agents), the five tapr images built and
 # imported, the chart installed with `helm install`, the e2e assertions (e2e/test/controlPlane.test.ts) run against
 # it, then `helm upgrade` (which runs the CRD upgrade Job on a real kubelet). Needs Docker and k3d; `make e2e-k3d`.
 # This has not been run on the machines tapr is developed on (they have no Docker) — see docs/install.md.
@@ -52,7 +52,7 @@ export KUBECONFIG="$kubeconfig"
 
 echo "==> images $registry/<service>:$tag"
 make -f Makefile -f e2e/make.mk images IMAGE_REGISTRY="$registry" IMAGE_TAG="$tag"
-k3d image import -c "$cluster" "$registry/sentry:$tag" "$registry/operator:$tag" "$registry/injector:$tag" "$registry/placement:$tag"
+k3d image import -c "$cluster" "$registry/sentry:$tag" "$registry/operator:$tag" "$registry/injector:$tag" "$registry/placement:$tag" "$registry/scheduler:$tag"
 
 values=(--set "global.registry=$registry" --set "global.tag=$tag" --set global.imagePullPolicy=IfNotPresent)
 [ "${TAPR_K3D_HA:-0}" = 1 ] && values+=(--set global.ha.enabled=true)

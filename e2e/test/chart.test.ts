@@ -10,18 +10,40 @@ import { readOptions as readSentryOptions } from '@tapr/sentry/options';
 import { readOptions as readOperatorOptions } from '@tapr/operator/options';
 import { readOptions as readInjectorOptions } from '@tapr/injector/options';
 import { readOptions as readPlacementOptions } from '@tapr/placement/options';
+import { readOptions as readSchedulerOptions } from '@tapr/scheduler/options';
 import { sidecarInjectorWebhookConfiguration } from '@tapr/injector/webhookConfiguration';
 import { chartDir, helm, parseManifests, renderChart, renderChartYaml, repoRoot, type KubeObject } from '../src/helm.js';
 import { envValue, find, flagValue, ofKind, onlyContainer, type Container, type Workload } from '../src/objects.js';
 import { expandArgs, resolveEnv } from '../src/podEnv.js';
 
 const ns = 'tapr-chart';
+const smallResources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } };
 const workloads = [
-  { kind: 'Deployment', name: 'dapr-sentry', service: 'sentry', account: 'dapr-sentry' },
-  { kind: 'Deployment', name: 'dapr-operator', service: 'operator', account: 'dapr-operator' },
-  { kind: 'Deployment', name: 'dapr-sidecar-injector', service: 'injector', account: 'dapr-injector' },
-  { kind: 'StatefulSet', name: 'dapr-placement-server', service: 'placement', account: 'dapr-placement' },
+  { kind: 'Deployment', name: 'dapr-sentry', service: 'sentry', account: 'dapr-sentry', replicas: 1, resources: smallResources },
+  { kind: 'Deployment', name: 'dapr-operator', service: 'operator', account: 'dapr-operator', replicas: 1, resources: smallResources },
+  { kind: 'Deployment', name: 'dapr-sidecar-injector', service: 'injector', account: 'dapr-injector', replicas: 1, resources: smallResources },
+  { kind: 'StatefulSet', name: 'dapr-placement-server', service: 'placement', account: 'dapr-placement', replicas: 1, resources: smallResources },
+  // Three replicas whatever the HA setting, as in Dapr: they are the members of one etcd cluster.
+  {
+    kind: 'StatefulSet',
+    name: 'dapr-scheduler-server',
+    service: 'scheduler',
+    account: 'dapr-scheduler',
+    replicas: 3,
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+  },
 ] as const;
+/** Every object the scheduler adds, as kind/name. */
+const schedulerObjects = [
+  'StatefulSet/dapr-scheduler-server',
+  'Service/dapr-scheduler-server',
+  'Service/dapr-scheduler-server-a',
+  'PodDisruptionBudget/dapr-scheduler-server-disruption-budget',
+  'ServiceAccount/dapr-scheduler',
+  'ClusterRole/dapr-scheduler',
+  'ClusterRoleBinding/dapr-scheduler',
+];
+const schedulerPeers = [0, 1, 2].map((i) => `dapr-scheduler-server-${i}=https://dapr-scheduler-server-${i}.dapr-scheduler-server.${ns}.svc.cluster.local:2380`);
 
 interface Rule {
   apiGroups: string[];
@@ -33,6 +55,7 @@ interface Rule {
 const rulesOf = (objects: KubeObject[], kind: 'ClusterRole' | 'Role', name: string) => (find(objects, kind, name) as KubeObject & { rules: Rule[] }).rules;
 const servicePorts = (objects: KubeObject[], name: string) =>
   (find(objects, 'Service', name) as KubeObject & { spec: { ports: Array<{ name: string; port: number; targetPort: string }> } }).spec.ports;
+const kindNames = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
 const workload = (objects: KubeObject[], kind: string, name: string) => find<Workload>(objects, kind, name);
 
 /** The RBAC YAML a service documents between <!-- rbac:begin --> and <!-- rbac:end --> in docs/<service>.md. */
@@ -70,6 +93,8 @@ describe('the tapr Helm chart', () => {
       ['default values', []],
       ['HA', ['--set', 'global.ha.enabled=true']],
       ['metrics off and JSON logs', ['--set', 'global.prometheus.enabled=false', '--set', 'global.logAsJson=true']],
+      ['the scheduler off', ['--set', 'global.scheduler.enabled=false']],
+      ['the scheduler in memory', ['--set', 'dapr_scheduler.cluster.inMemoryStorage=true']],
     ])('reports nothing with %s (strict)', async (_what, extra) => {
       const result = await helm(['lint', chartDir, '--strict', '--namespace', ns, ...extra]);
       expect(result.stderr.trim()).toBe('');
@@ -99,15 +124,24 @@ describe('the tapr Helm chart', () => {
   describe('when rendered with default values', () => {
     it('creates the objects sidecars depend on under Dapr’s names', () => {
       const names = (kind: string) => ofKind(defaults, kind).map((o) => o.metadata.name).sort();
-      expect(names('Service')).toEqual(['dapr-api', 'dapr-placement-server', 'dapr-sentry', 'dapr-sidecar-injector', 'dapr-webhook']);
+      expect(names('Service')).toEqual([
+        'dapr-api',
+        'dapr-placement-server',
+        'dapr-scheduler-server',
+        'dapr-scheduler-server-a',
+        'dapr-sentry',
+        'dapr-sidecar-injector',
+        'dapr-webhook',
+      ]);
       expect(names('Deployment')).toEqual(['dapr-operator', 'dapr-sentry', 'dapr-sidecar-injector']);
-      expect(names('StatefulSet')).toEqual(['dapr-placement-server']);
+      expect(names('StatefulSet')).toEqual(['dapr-placement-server', 'dapr-scheduler-server']);
       expect(names('Secret')).toEqual(['dapr-trust-bundle']);
       expect(names('ConfigMap')).toEqual(['dapr-trust-bundle', 'tapr-crd-upgrade']);
       expect(names('MutatingWebhookConfiguration')).toEqual(['dapr-sidecar-injector']);
       expect(names('Configuration')).toEqual(['daprsystem']);
-      expect(names('ServiceAccount')).toEqual(['dapr-injector', 'dapr-operator', 'dapr-placement', 'dapr-sentry', 'tapr-crd-upgrade']);
-      expect(names('PodDisruptionBudget')).toEqual([]);
+      expect(names('ServiceAccount')).toEqual(['dapr-injector', 'dapr-operator', 'dapr-placement', 'dapr-scheduler', 'dapr-sentry', 'tapr-crd-upgrade']);
+      // The scheduler's budget is there without HA, as in Dapr.
+      expect(names('PodDisruptionBudget')).toEqual(['dapr-scheduler-server-disruption-budget']);
       for (const object of defaults) {
         const clusterScoped = ['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration'].includes(object.kind);
         const elsewhere = object.metadata.name === 'secret-reader' || object.metadata.name === 'dapr-secret-reader';
@@ -124,6 +158,18 @@ describe('the tapr Helm chart', () => {
       expect(ports('dapr-placement-server')).toEqual([['api', 50005, 'api'], ['metrics', 9090, 'metrics']]);
       const placement = find(defaults, 'Service', 'dapr-placement-server') as KubeObject & { spec: Record<string, unknown> };
       expect(placement.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+      // The scheduler: sidecars dial dapr-scheduler-server-a:443 (the injector's default address); peers find each
+      // other through the headless Service, before any of them is ready.
+      const etcdPorts = [['etcd-client', 2379, 'etcd-client'], ['etcd-peer', 2380, 'etcd-peer']];
+      expect(ports('dapr-scheduler-server')).toEqual([['api', 50006, 'api'], ...etcdPorts, ['metrics', 9090, 'metrics']]);
+      expect(ports('dapr-scheduler-server-a')).toEqual([['api', 443, 'api'], ...etcdPorts, ['metrics', 9090, 'metrics']]);
+      const schedulerService = (name: string) => (find(defaults, 'Service', name) as KubeObject & { spec: Record<string, unknown> }).spec;
+      expect(schedulerService('dapr-scheduler-server')).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: { app: 'dapr-scheduler-server' } });
+      expect(schedulerService('dapr-scheduler-server-a')).toMatchObject({ type: 'ClusterIP', publishNotReadyAddresses: true, selector: { app: 'dapr-scheduler-server' } });
+      expect(schedulerService('dapr-scheduler-server-a')['clusterIP']).toBeUndefined();
+      for (const name of ['dapr-scheduler-server', 'dapr-scheduler-server-a']) {
+        expect(find(defaults, 'Service', name).metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090', 'prometheus.io/path': '/' });
+      }
       // Named target ports resolve to the containers' ports Dapr uses.
       const containerPort = (kind: string, name: string, port: string) =>
         onlyContainer(workload(defaults, kind, name)).ports?.find((p) => p.name === port)?.containerPort;
@@ -132,6 +178,10 @@ describe('the tapr Helm chart', () => {
       expect(containerPort('Deployment', 'dapr-operator', 'webhook')).toBe(19443);
       expect(containerPort('Deployment', 'dapr-sidecar-injector', 'https')).toBe(4000);
       expect(containerPort('StatefulSet', 'dapr-placement-server', 'api')).toBe(50005);
+      expect(containerPort('StatefulSet', 'dapr-scheduler-server', 'api')).toBe(50006);
+      expect(containerPort('StatefulSet', 'dapr-scheduler-server', 'etcd-client')).toBe(2379);
+      expect(containerPort('StatefulSet', 'dapr-scheduler-server', 'etcd-peer')).toBe(2380);
+      expect(containerPort('StatefulSet', 'dapr-scheduler-server', 'metrics')).toBe(9090);
     });
 
     it('registers the webhook exactly as the injector recommends', () => {
@@ -165,9 +215,9 @@ describe('the tapr Helm chart', () => {
       });
     });
 
-    it.each(workloads)('starts $name with its Dapr command, service account and control-plane annotation', ({ kind, name, service, account }) => {
+    it.each(workloads)('starts $name with its Dapr command, service account and control-plane annotation', ({ kind, name, service, account, replicas }) => {
       const object = workload(defaults, kind, name);
-      expect(object.spec.replicas).toBe(1);
+      expect(object.spec.replicas).toBe(replicas);
       expect(object.spec.selector.matchLabels).toEqual({ app: name });
       expect(object.spec.template.metadata.labels).toMatchObject({ app: name });
       expect(object.spec.template.metadata.annotations).toMatchObject({
@@ -192,13 +242,15 @@ describe('the tapr Helm chart', () => {
       expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'healthz' });
     });
 
-    it.each(workloads)('runs $name as a numeric non-root user on a read-only root filesystem', ({ kind, name }) => {
+    it.each(workloads)('runs $name as a numeric non-root user on a read-only root filesystem', ({ kind, name, service, resources }) => {
       const object = workload(defaults, kind, name);
       expect(object.spec.template.spec.securityContext).toEqual({
         runAsNonRoot: true,
         runAsUser: 65532,
         runAsGroup: 65532,
         seccompProfile: { type: 'RuntimeDefault' },
+        // The scheduler's data volume is writable by this group (Dapr's fsGroup).
+        ...(service === 'scheduler' ? { fsGroup: 65532 } : {}),
       });
       expect(onlyContainer(object).securityContext).toEqual({
         runAsNonRoot: true,
@@ -206,18 +258,25 @@ describe('the tapr Helm chart', () => {
         readOnlyRootFilesystem: true,
         capabilities: { drop: ['ALL'] },
       });
-      expect(onlyContainer(object).resources).toMatchObject({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } });
+      expect(onlyContainer(object).resources).toEqual(resources);
     });
 
     it('gives every service but sentry the trust anchors and a token for sentry', () => {
-      for (const { kind, name } of workloads.filter((w) => w.service !== 'sentry')) {
+      for (const { kind, name, service } of workloads.filter((w) => w.service !== 'sentry')) {
         const object = workload(defaults, kind, name);
         const mounts = onlyContainer(object).volumeMounts!.map((m) => [m.name, m.mountPath]);
+        // The scheduler also has its data volume (a claim, below) and a writable /tmp for its identity files.
+        const schedulerMounts = [
+          ['dapr-scheduler-data-dir', '/var/run/data/dapr-scheduler/'],
+          ['dapr-scheduler-writeable-identity', '/tmp'],
+        ];
         expect(mounts).toEqual([
+          ...(service === 'scheduler' ? schedulerMounts : []),
           ['dapr-trust-bundle', '/var/run/secrets/dapr.io/tls'],
           ['dapr-identity-token', '/var/run/secrets/dapr.io/sentrytoken'],
         ]);
         expect(object.spec.template.spec.volumes).toEqual([
+          ...(service === 'scheduler' ? [{ name: 'dapr-scheduler-writeable-identity', emptyDir: {} }] : []),
           { name: 'dapr-trust-bundle', configMap: { name: 'dapr-trust-bundle' } },
           {
             name: 'dapr-identity-token',
@@ -230,6 +289,81 @@ describe('the tapr Helm chart', () => {
       const sentry = workload(defaults, 'Deployment', 'dapr-sentry');
       expect(sentry.spec.template.spec.volumes).toEqual([{ name: 'credentials', secret: { secretName: 'dapr-trust-bundle' } }]);
       expect(onlyContainer(sentry).volumeMounts).toEqual([{ name: 'credentials', mountPath: '/var/run/secrets/dapr.io/credentials', readOnly: true }]);
+    });
+
+    it('runs the scheduler as Dapr’s chart does: three etcd members in parallel, Dapr’s arguments in Dapr’s order', () => {
+      const object = workload(defaults, 'StatefulSet', 'dapr-scheduler-server');
+      expect(object.spec).toMatchObject({ replicas: 3, serviceName: 'dapr-scheduler-server', podManagementPolicy: 'Parallel' });
+      expect(object.spec['volumeClaimTemplates']).toEqual([
+        {
+          // Without the chart's labels, which carry its version: claim templates cannot change on upgrade.
+          metadata: { name: 'dapr-scheduler-data-dir' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        },
+      ]);
+      const container = onlyContainer(object);
+      expect(container.name).toBe('dapr-scheduler-server');
+      // Dapr's list (charts/dapr/charts/dapr_scheduler, docs/scheduler-spec.md §10), plus the --healthz-port tapr's
+      // chart gives every service.
+      expect(container.args).toEqual([
+        '--listen-address=0.0.0.0',
+        '--id',
+        '$(SCHEDULER_ID)',
+        '--etcd-initial-cluster',
+        schedulerPeers.join(','),
+        '--etcd-embed=true',
+        '--healthz-port',
+        '8080',
+        '--log-level',
+        'info',
+        '--enable-metrics',
+        '--metrics-port',
+        '9090',
+        '--etcd-client-port',
+        '2379',
+        `--etcd-data-dir=/var/run/data/dapr-scheduler/${ns}/$(SCHEDULER_ID)`,
+        '--etcd-space-quota=9.2E',
+        '--etcd-compaction-mode=periodic',
+        '--etcd-compaction-retention=10m',
+        '--etcd-snapshot-count=10000',
+        '--etcd-max-snapshots=10',
+        '--etcd-max-wals=10',
+        '--etcd-backend-batch-limit=5000',
+        '--etcd-backend-batch-interval=50ms',
+        '--etcd-experimental-bootstrap-defrag-threshold-megabytes=100',
+        '--etcd-initial-election-tick-advance=false',
+        '--etcd-metrics=basic',
+        '--tls-enabled',
+        '--trust-domain=cluster.local',
+        '--trust-anchors-file=/var/run/secrets/dapr.io/tls/ca.crt',
+        `--sentry-address=dapr-sentry.${ns}.svc.cluster.local:443`,
+        '--mode=kubernetes',
+        '--workers=2048',
+      ]);
+      expect(container.env).toEqual([
+        { name: 'SCHEDULER_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      ]);
+      expect(container.livenessProbe).toMatchObject({ initialDelaySeconds: 10, periodSeconds: 3, failureThreshold: 5 });
+      expect(container.readinessProbe).toMatchObject({ initialDelaySeconds: 3, periodSeconds: 3, failureThreshold: 5 });
+      // Spread over nodes without HA too (three replicas always), and a budget that keeps two of three members up.
+      expect(object.spec.template.spec.affinity).toEqual({
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, podAffinityTerm: { labelSelector: { matchLabels: { app: 'dapr-scheduler-server' } }, topologyKey: 'kubernetes.io/hostname' } },
+          ],
+        },
+      });
+      expect(find(defaults, 'PodDisruptionBudget', 'dapr-scheduler-server-disruption-budget')['spec']).toEqual({
+        maxUnavailable: '25%',
+        selector: { matchLabels: { app: 'dapr-scheduler-server' } },
+      });
+    });
+
+    it('tells the injector that the scheduler is there', () => {
+      const injector = onlyContainer(workload(defaults, 'Deployment', 'dapr-sidecar-injector'));
+      expect(injector.args).toContain('--scheduler-enabled=true');
     });
 
     it('passes arguments and environment that each service’s own option parser accepts as meant', () => {
@@ -278,7 +412,7 @@ describe('the tapr Helm chart', () => {
         imagePullPolicy: 'IfNotPresent',
         kubeClusterDomain: 'cluster.local',
         placementAddress: `dapr-placement-server.${ns}.svc.cluster.local:50005`,
-        schedulerEnabled: false,
+        schedulerEnabled: true,
         runAsNonRoot: true,
         readOnlyRootFilesystem: true,
         tokenVolume: true,
@@ -298,6 +432,51 @@ describe('the tapr Helm chart', () => {
         disseminateTimeoutMs: 8000,
         sentryTokenFile: '/var/run/secrets/dapr.io/sentrytoken/token',
       });
+
+      // The image carries etcd at /usr/local/bin/etcd (scheduler/Dockerfile); $(SCHEDULER_ID) is expanded as the
+      // kubelet does, from the pod's name.
+      const inImage = (file: string) => exists(file) || file === '/usr/local/bin/etcd';
+      const schedulerPod = 'dapr-scheduler-server-1';
+      const scheduler = readSchedulerOptions({ ...inputs('StatefulSet', 'dapr-scheduler-server', schedulerPod), fileExists: inImage });
+      expect(scheduler).toMatchObject({
+        id: schedulerPod,
+        port: 50006,
+        listenAddress: '0.0.0.0',
+        healthzPort: 8080,
+        metricsPort: 9090,
+        enableMetrics: true,
+        logLevel: 'info',
+        tlsEnabled: true,
+        mode: 'kubernetes',
+        trustDomain: 'cluster.local',
+        trustAnchorsFile: '/var/run/secrets/dapr.io/tls/ca.crt',
+        sentryAddress: `dapr-sentry.${ns}.svc.cluster.local:443`,
+        sentryTokenFile: '/var/run/secrets/dapr.io/sentrytoken/token',
+        namespace: ns,
+        workers: 2048,
+      });
+      expect(scheduler.etcd).toMatchObject({
+        embed: true,
+        binary: '/usr/local/bin/etcd',
+        initialCluster: schedulerPeers,
+        dataDir: `/var/run/data/dapr-scheduler/${ns}/${schedulerPod}`,
+        clientPort: 2379,
+        compactionMode: 'periodic',
+        compactionRetention: '10m',
+        snapshotCount: 10000,
+        maxSnapshots: 10,
+        maxWals: 10,
+        backendBatchLimit: 5000,
+        backendBatchIntervalMs: 50,
+        bootstrapDefragThresholdMb: 100,
+        initialElectionTickAdvance: false,
+        metrics: 'basic',
+        clientEndpoints: [],
+      });
+      expect(scheduler.etcd.spaceQuotaBytes).toBeGreaterThan(9.1e18);
+      // Its data lands on the data volume.
+      const dataMount = onlyContainer(workload(defaults, 'StatefulSet', 'dapr-scheduler-server')).volumeMounts!.find((m) => m.name === 'dapr-scheduler-data-dir')!;
+      expect(scheduler.etcd.dataDir.startsWith(dataMount.mountPath)).toBe(true);
     });
 
     it.each([
@@ -320,9 +499,23 @@ describe('the tapr Helm chart', () => {
       }
     });
 
+    it('grants the scheduler only get/list/watch on Namespaces (its namespace controller), bound to its own account', () => {
+      expect(rulesOf(defaults, 'ClusterRole', 'dapr-scheduler')).toEqual([{ apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] }]);
+      const binding = find(defaults, 'ClusterRoleBinding', 'dapr-scheduler') as KubeObject & { roleRef: unknown; subjects: unknown[] };
+      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'dapr-scheduler' });
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'dapr-scheduler', namespace: ns }]);
+      expect(ofKind(defaults, 'RoleBinding').filter((b) => JSON.stringify(b['subjects']).includes('dapr-scheduler'))).toEqual([]);
+    });
+
     it('grants placement nothing, and no roles beyond the services’ own', () => {
       expect(ofKind(defaults, 'Role').map((r) => r.metadata.name).sort()).toEqual(['dapr-injector', 'dapr-operator', 'dapr-sentry', 'secret-reader']);
-      expect(ofKind(defaults, 'ClusterRole').map((r) => r.metadata.name).sort()).toEqual(['dapr-injector', 'dapr-operator-admin', 'dapr-sentry', 'tapr-crd-upgrade']);
+      expect(ofKind(defaults, 'ClusterRole').map((r) => r.metadata.name).sort()).toEqual([
+        'dapr-injector',
+        'dapr-operator-admin',
+        'dapr-scheduler',
+        'dapr-sentry',
+        'tapr-crd-upgrade',
+      ]);
       expect(rulesOf(defaults, 'Role', 'secret-reader')).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
       expect(find(defaults, 'Role', 'secret-reader').metadata.namespace).toBe('default');
     });
@@ -381,6 +574,7 @@ describe('the tapr Helm chart', () => {
       expect(ofKind(ha, 'PodDisruptionBudget').map((p) => p.metadata.name).sort()).toEqual([
         'dapr-operator-disruption-budget',
         'dapr-placement-server-disruption-budget',
+        'dapr-scheduler-server-disruption-budget',
         'dapr-sentry-budget',
         'dapr-sidecar-injector-disruption-budget',
       ]);
@@ -400,6 +594,16 @@ describe('the tapr Helm chart', () => {
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       ]);
     });
+
+    it('keeps the scheduler as it is without HA (its three etcd members do not follow global.ha.replicaCount)', async () => {
+      const five = await renderChart({ namespace: ns, values: { global: { ha: { enabled: true, replicaCount: 5 } } } });
+      for (const objects of [ha, five]) {
+        const scheduler = workload(objects, 'StatefulSet', 'dapr-scheduler-server');
+        expect(scheduler.spec.replicas).toBe(3);
+        expect(onlyContainer(scheduler).args).toEqual(onlyContainer(workload(defaults, 'StatefulSet', 'dapr-scheduler-server')).args);
+      }
+      expect(workload(five, 'StatefulSet', 'dapr-placement-server').spec.replicas).toBe(5);
+    });
   });
 
   describe('when given other values', () => {
@@ -415,7 +619,137 @@ describe('the tapr Helm chart', () => {
       }
       for (const service of ofKind(objects, 'Service')) {
         expect(servicePorts(objects, service.metadata.name).map((p) => p.name)).not.toContain('metrics');
+        expect(Object.keys(service.metadata.annotations ?? {})).not.toContain('prometheus.io/scrape');
       }
+    });
+
+    it('renders no scheduler object when global.scheduler.enabled is false, and tells the injector so', async () => {
+      const objects = await renderChart({ namespace: ns, values: { global: { scheduler: { enabled: false } } } });
+      expect(kindNames(objects).filter((name) => schedulerObjects.includes(name))).toEqual([]);
+      expect(objects.filter((o) => /scheduler/.test(o.metadata.name))).toEqual([]);
+      expect(ofKind(objects, 'PodDisruptionBudget')).toEqual([]);
+      // Everything else is unchanged.
+      expect(kindNames(objects).sort()).toEqual(kindNames(defaults).filter((name) => !schedulerObjects.includes(name)).sort());
+      const injector = onlyContainer(workload(objects, 'Deployment', 'dapr-sidecar-injector'));
+      expect(injector.args).toContain('--scheduler-enabled=false');
+      expect(injector.args).not.toContain('--scheduler-enabled=true');
+      const exists = (file: string) => file === '/var/run/secrets/dapr.io/sentrytoken/token';
+      const env = podEnv(injector, 'dapr-sidecar-injector-0');
+      const options = readInjectorOptions({ argv: expandArgs(injector.args!, env), env, fileExists: exists, readFile: () => undefined });
+      expect(options.sidecar.schedulerEnabled).toBe(false);
+      // Every default object is present with the scheduler on (the default).
+      for (const name of schedulerObjects) expect(kindNames(defaults)).toContain(name);
+    });
+
+    it('keeps the scheduler’s data in memory with cluster.inMemoryStorage', async () => {
+      const objects = await renderChart({ namespace: ns, values: { dapr_scheduler: { cluster: { inMemoryStorage: true } } } });
+      const scheduler = workload(objects, 'StatefulSet', 'dapr-scheduler-server');
+      expect(scheduler.spec['volumeClaimTemplates']).toBeUndefined();
+      expect(scheduler.spec.template.spec.volumes![0]).toEqual({ name: 'dapr-scheduler-data-dir', emptyDir: { medium: 'Memory' } });
+      expect(scheduler.spec.template.spec.volumes!.map((v) => v.name)).toEqual([
+        'dapr-scheduler-data-dir',
+        'dapr-scheduler-writeable-identity',
+        'dapr-trust-bundle',
+        'dapr-identity-token',
+      ]);
+      expect(onlyContainer(scheduler).volumeMounts).toEqual(onlyContainer(workload(defaults, 'StatefulSet', 'dapr-scheduler-server')).volumeMounts);
+    });
+
+    it('applies the scheduler’s own values (Dapr’s names)', async () => {
+      const objects = await renderChart({
+        namespace: ns,
+        values: {
+          global: { dnsSuffix: '.example.local', mtls: { sentryAddress: 'sentry.example.com:443' }, ha: { disruption: { minimumAvailable: 2 } } },
+          dapr_scheduler: {
+            image: { name: 'mirror.example.com/tapr/scheduler:1.2.3' },
+            logLevel: 'debug',
+            statefulsetAnnotations: { 'example.com/pod': 'yes' },
+            service: { annotations: { 'example.com/service': 'yes' } },
+            ports: { etcdGRPCClientPort: 12379, etcdGRPCPeerPort: 12380 },
+            cluster: { etcdDataDirPath: '/data/scheduler', storageClassName: 'fast', storageSize: '5Gi' },
+            etcdSpaceQuota: '2Gi',
+            etcdCompactionMode: 'revision',
+            etcdCompactionRetention: '1000',
+            etcdSnapshotCount: 5000,
+            etcdMaxSnapshots: 3,
+            etcdMaxWals: 4,
+            etcdBackendBatchLimit: 100,
+            etcdBackendBatchInterval: '10ms',
+            etcdDefragThresholdMB: 50,
+            etcdInitialElectionTickAdvance: true,
+            etcdMetrics: 'extensive',
+            workers: 64,
+            livenessProbe: { initialDelaySeconds: 20, periodSeconds: 4, failureThreshold: 6 },
+            readinessProbe: { initialDelaySeconds: 5, periodSeconds: 2, failureThreshold: 7 },
+            securityContext: { fsGroup: 2000 },
+            extraArgs: ['--leadership-ttl=10s'],
+            extraEnvVars: { EXTRA: 'value' },
+          },
+        },
+      });
+      const scheduler = workload(objects, 'StatefulSet', 'dapr-scheduler-server');
+      const container = onlyContainer(scheduler);
+      expect(container.image).toBe('mirror.example.com/tapr/scheduler:1.2.3');
+      expect(scheduler.spec.template.metadata.annotations).toMatchObject({ 'dapr.io/control-plane': 'scheduler', 'example.com/pod': 'yes' });
+      for (const name of ['dapr-scheduler-server', 'dapr-scheduler-server-a']) {
+        expect(find(objects, 'Service', name).metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'example.com/service': 'yes' });
+        expect(servicePorts(objects, name).filter((p) => p.name.startsWith('etcd-')).map((p) => p.port)).toEqual([12379, 12380]);
+      }
+      expect(container.ports?.filter((p) => p.name?.startsWith('etcd-')).map((p) => p.containerPort)).toEqual([12379, 12380]);
+      expect(scheduler.spec['volumeClaimTemplates']).toMatchObject([{ spec: { storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } } }]);
+      expect(container.volumeMounts).toContainEqual({ name: 'dapr-scheduler-data-dir', mountPath: '/data/scheduler/' });
+      expect(scheduler.spec.template.spec.securityContext).toMatchObject({ fsGroup: 2000 });
+      expect(container.livenessProbe).toMatchObject({ initialDelaySeconds: 20, periodSeconds: 4, failureThreshold: 6 });
+      expect(container.readinessProbe).toMatchObject({ initialDelaySeconds: 5, periodSeconds: 2, failureThreshold: 7 });
+      expect(container.args).toContain('--leadership-ttl=10s');
+      expect(find(objects, 'PodDisruptionBudget', 'dapr-scheduler-server-disruption-budget')['spec']).toMatchObject({ minAvailable: 2 });
+
+      const pod = 'dapr-scheduler-server-2';
+      const env = podEnv(container, pod);
+      expect(env['EXTRA']).toBe('value');
+      const options = readSchedulerOptions({ argv: expandArgs(container.args!, env), env, fileExists: () => true });
+      expect(options).toMatchObject({ id: pod, logLevel: 'debug', sentryAddress: 'sentry.example.com:443', workers: 64, leadershipTtlMs: 10_000 });
+      expect(options.etcd).toMatchObject({
+        initialCluster: [0, 1, 2].map((i) => `dapr-scheduler-server-${i}=https://dapr-scheduler-server-${i}.dapr-scheduler-server.${ns}.svc.example.local:12380`),
+        dataDir: `/data/scheduler/${ns}/${pod}`,
+        clientPort: 12379,
+        spaceQuotaBytes: 2 * 2 ** 30,
+        compactionMode: 'revision',
+        compactionRetention: '1000',
+        snapshotCount: 5000,
+        maxSnapshots: 3,
+        maxWals: 4,
+        backendBatchLimit: 100,
+        backendBatchIntervalMs: 10,
+        bootstrapDefragThresholdMb: 50,
+        initialElectionTickAdvance: true,
+        metrics: 'extensive',
+      });
+    });
+
+    it('points the scheduler at an external etcd when etcdEmbed is false', async () => {
+      const objects = await renderChart({
+        namespace: ns,
+        values: {
+          dapr_scheduler: {
+            etcdEmbed: false,
+            etcdClientEndpoints: ['http://etcd-0.etcd:2379', 'http://etcd-1.etcd:2379'],
+            etcdClientUsername: 'scheduler',
+            etcdClientPassword: 'secret',
+          },
+        },
+      });
+      const container = onlyContainer(workload(objects, 'StatefulSet', 'dapr-scheduler-server'));
+      expect(container.args).toContain('--etcd-embed=false');
+      expect(flagValue(container.args!, '--etcd-client-endpoints')).toBe('http://etcd-0.etcd:2379,http://etcd-1.etcd:2379');
+      const env = podEnv(container, 'dapr-scheduler-server-0');
+      const options = readSchedulerOptions({ argv: expandArgs(container.args!, env), env, fileExists: () => true });
+      expect(options.etcd).toMatchObject({
+        embed: false,
+        clientEndpoints: ['http://etcd-0.etcd:2379', 'http://etcd-1.etcd:2379'],
+        clientUsername: 'scheduler',
+        clientPassword: 'secret',
+      });
     });
 
     it('applies registry, tag, log settings, scheduling, resources, trust domain and sidecar image', async () => {
@@ -454,6 +788,9 @@ describe('the tapr Helm chart', () => {
       expect(envValue(injector, 'DAPR_CONTROL_PLANE_TRUST_DOMAIN')).toBe('example.org');
       const placement = onlyContainer(workload(objects, 'StatefulSet', 'dapr-placement-server'));
       expect(placement.args).toContain('--trust-domain=example.org');
+      const scheduler = onlyContainer(workload(objects, 'StatefulSet', 'dapr-scheduler-server'));
+      expect(scheduler.args).toContain('--trust-domain=example.org');
+      expect(JSON.stringify(workload(objects, 'StatefulSet', 'dapr-scheduler-server').spec.template.spec.volumes)).toContain(`spiffe://example.org/ns/${ns}/dapr-sentry`);
       const volumes = workload(objects, 'Deployment', 'dapr-operator').spec.template.spec.volumes!;
       expect(JSON.stringify(volumes)).toContain(`spiffe://example.org/ns/${ns}/dapr-sentry`);
       expect((find(objects, 'MutatingWebhookConfiguration', 'dapr-sidecar-injector') as KubeObject & { webhooks: Array<{ failurePolicy: string }> }).webhooks[0]!.failurePolicy).toBe('Ignore');
@@ -494,6 +831,19 @@ describe('the tapr Helm chart', () => {
       ['default values', {}],
       ['HA', { global: { ha: { enabled: true } } }],
       ['metrics off and a brought root', { global: { prometheus: { enabled: false } }, dapr_sentry: { tls: { root: { certPEM: 'a' }, issuer: { certPEM: 'b', keyPEM: 'c' } } } }],
+      ['the scheduler off', { global: { scheduler: { enabled: false } } }],
+      [
+        'the scheduler in memory, with an external etcd and its own annotations',
+        {
+          dapr_scheduler: {
+            cluster: { inMemoryStorage: true },
+            etcdEmbed: false,
+            etcdClientEndpoints: ['http://etcd:2379'],
+            statefulsetAnnotations: { 'example.com/pod': 'yes' },
+            service: { annotations: { 'example.com/service': 'yes' } },
+          },
+        },
+      ],
     ])('accepts every object with %s', async (_what, values) => {
       const yaml = await renderChartYaml({ namespace, values, includeCrds: true });
       const result = await kubectl(['apply', '--server-side', '--force-conflicts', '--dry-run=server', '--validate=strict', '-f', '-'], { input: yaml });

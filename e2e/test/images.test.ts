@@ -5,9 +5,37 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { builtinModules } from 'node:module';
+import { defaults as schedulerDefaults } from '@tapr/scheduler/options';
 import { repoRoot } from '../src/helm.js';
 
+// Services whose Dockerfile is the two-stage one; the scheduler's has a third stage for etcd (checked on its own).
 const services = ['sentry', 'operator', 'injector', 'placement'] as const;
+const allServices = [...services, 'scheduler'] as const;
+const workspaces: string[] = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).workspaces;
+const pinnedEtcd = /^ETCD_VERSION=(\S+)$/m.exec(readFileSync(path.join(repoRoot, 'lib', 'testing', 'versions.env'), 'utf8'))![1]!;
+const readDockerfile = (service: string) => readFileSync(path.join(repoRoot, service, 'Dockerfile'), 'utf8');
+
+/** What every service Dockerfile shares: Node 20 distroless runtime, numeric user, /<service> entry point. */
+function expectServiceRuntime(dockerfile: string, service: string): void {
+  expect(dockerfile).toMatch(/^ARG NODE_VERSION=20$/m);
+  expect(dockerfile).toMatch(/^ARG RUNTIME_IMAGE=gcr\.io\/distroless\/nodejs20-debian12:nonroot$/m);
+  const users = dockerfile.match(/^USER .*$/gm)!;
+  expect(users.at(-1)).toMatch(/^USER \d+:\d+$/);
+  expect(dockerfile).toContain(`ENTRYPOINT ["/${service}"]`);
+  expect(dockerfile).toContain(`COPY --from=build /out/launcher /${service}`);
+  expect(dockerfile).toContain(`RUN npx tsc -b ${service} && sh e2e/images/assemble.sh ${service} /out "$NODE_BIN"`);
+}
+
+/** COPY sources exist and pass .dockerignore; every workspace manifest is there (npm ci and assemble.sh read them all). */
+function expectCopiesResolve(dockerfile: string): void {
+  const ignore = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8');
+  const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+  expect(sources.length).toBeGreaterThan(5);
+  for (const source of sources) expect([source, existsSync(path.join(repoRoot, source))]).toEqual([source, true]);
+  expect(sources).toContain('e2e/images/assemble.sh');
+  expect(ignore).toMatch(/^!e2e\/images\/assemble\.sh$/m);
+  for (const workspace of workspaces) expect(sources).toContain(`${workspace}/package.json`);
+}
 
 function jsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -41,31 +69,47 @@ function unresolvedPackages(file: string, root: string): string[] {
   return missing;
 }
 
+describe('the scheduler image', () => {
+  const dockerfile = readDockerfile('scheduler');
+
+  describe('its Dockerfile', () => {
+    it('takes etcd from the official image of the pinned version, builds in one stage and runs from a Node 20 distroless stage', () => {
+      const froms = dockerfile.match(/^FROM .*$/gm)!;
+      expect(froms).toEqual(['FROM gcr.io/etcd-development/etcd:${ETCD_VERSION} AS etcd', 'FROM node:${NODE_VERSION}-bookworm-slim AS build', 'FROM ${RUNTIME_IMAGE}']);
+      expect(dockerfile).toMatch(new RegExp(`^ARG ETCD_VERSION=${pinnedEtcd.replace(/\./g, '\\.')}$`, 'm'));
+      expectServiceRuntime(dockerfile, 'scheduler');
+    });
+
+    it('puts etcd where the scheduler looks for it, in the runtime stage', () => {
+      const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM ${RUNTIME_IMAGE}'));
+      expect(runtime).toMatch(/^COPY --from=etcd \/usr\/local\/bin\/etcd \/usr\/local\/bin\/etcd$/m);
+      expect(schedulerDefaults.imageEtcdBinary).toBe('/usr/local/bin/etcd');
+      expect(runtime).toMatch(/^EXPOSE 50006 2379 2380 8080 9090$/m);
+    });
+
+    it('copies only files that exist and that .dockerignore lets through', () => {
+      expectCopiesResolve(dockerfile);
+    });
+  });
+});
+
 describe.each(services)('the %s image', (service) => {
-  const dockerfile = readFileSync(path.join(repoRoot, service, 'Dockerfile'), 'utf8');
+  const dockerfile = readDockerfile(service);
 
   describe('its Dockerfile', () => {
     it('builds in one stage and runs from a Node 20 distroless stage as a numeric non-root user', () => {
       const froms = dockerfile.match(/^FROM .*$/gm)!;
       expect(froms).toEqual(['FROM node:${NODE_VERSION}-bookworm-slim AS build', 'FROM ${RUNTIME_IMAGE}']);
-      expect(dockerfile).toMatch(/^ARG NODE_VERSION=20$/m);
-      expect(dockerfile).toMatch(/^ARG RUNTIME_IMAGE=gcr\.io\/distroless\/nodejs20-debian12:nonroot$/m);
-      const users = dockerfile.match(/^USER .*$/gm)!;
-      expect(users.at(-1)).toMatch(/^USER \d+:\d+$/);
-      expect(dockerfile).toContain(`ENTRYPOINT ["/${service}"]`);
-      expect(dockerfile).toContain(`COPY --from=build /out/launcher /${service}`);
+      expectServiceRuntime(dockerfile, service);
     });
 
     it('copies only files that exist and that .dockerignore lets through', () => {
-      const ignore = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8');
-      const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
-      expect(sources.length).toBeGreaterThan(5);
-      for (const source of sources) expect([source, existsSync(path.join(repoRoot, source))]).toEqual([source, true]);
-      expect(sources).toContain('e2e/images/assemble.sh');
-      expect(ignore).toMatch(/^!e2e\/images\/assemble\.sh$/m);
+      expectCopiesResolve(dockerfile);
     });
   });
+});
 
+describe.each(allServices)('the %s image', (service) => {
   describe('its runtime tree', () => {
     let out: string;
     let work: string;

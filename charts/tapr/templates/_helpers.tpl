@@ -285,3 +285,43 @@ spec:
 {{- end -}}
 {{- join "," $peers -}}
 {{- end -}}
+
+{{/* Dapr's --etcd-initial-cluster of the scheduler: <pod>=https://<pod>.dapr-scheduler-server.<ns>.svc<suffix>:<peer port>. */}}
+{{- define "tapr.schedulerPeers" -}}
+{{- $replicas := index . 0 -}}
+{{- $root := index . 1 -}}
+{{- $peers := list -}}
+{{- range $i := until ($replicas | int) -}}
+{{- $pod := printf "dapr-scheduler-server-%d" $i -}}
+{{- $peers = append $peers (printf "%s=https://%s.dapr-scheduler-server.%s.svc%s:%d" $pod $pod $root.Release.Namespace $root.Values.global.dnsSuffix ($root.Values.dapr_scheduler.ports.etcdGRPCPeerPort | int)) -}}
+{{- end -}}
+{{- join "," $peers -}}
+{{- end -}}
+
+{{/* The etcd ports of both scheduler Services. */}}
+{{- define "tapr.schedulerEtcdServicePorts" -}}
+- name: etcd-client
+  port: {{ .Values.dapr_scheduler.ports.etcdGRPCClientPort | int }}
+  targetPort: etcd-client
+  protocol: TCP
+- name: etcd-peer
+  port: {{ .Values.dapr_scheduler.ports.etcdGRPCPeerPort | int }}
+  targetPort: etcd-peer
+  protocol: TCP
+{{- end -}}
+
+{{/* Annotations of both scheduler Services, as Dapr's: prometheus.io/* (when metrics are on) and service.annotations. */}}
+{{- define "tapr.schedulerServiceAnnotations" -}}
+{{- $extra := .Values.dapr_scheduler.service.annotations -}}
+{{- if or .Values.global.prometheus.enabled $extra -}}
+annotations:
+  {{- if .Values.global.prometheus.enabled }}
+  prometheus.io/scrape: "true"
+  prometheus.io/port: {{ .Values.global.prometheus.port | quote }}
+  prometheus.io/path: /
+  {{- end }}
+  {{- with $extra }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+{{- end -}}

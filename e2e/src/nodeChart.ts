@@ -13,6 +13,8 @@ export const nodeChartFlags = [
   '--set', 'global.imagePullPolicy=Never',
   '--set', `dapr_sidecar_injector.image.name=${nodeDaprdImage}`,
   '--set', 'dapr_sidecar_injector.sidecarImagePullPolicy=Never',
+  // The node has no storage provisioner: the scheduler's etcd data lives in memory (emptyDir) there.
+  '--set', 'dapr_scheduler.cluster.inMemoryStorage=true',
 ];
 
 /** The chart's appVersion: the tag of tapr's images. */

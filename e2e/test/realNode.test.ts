@@ -35,9 +35,9 @@ describeNode('the chart on a real node (kubelet, containerd, CNI, kube-proxy, Co
       async () => {
         const ready = await on(['get', 'deploy,statefulset', '-n', 'dapr-system', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.readyReplicas}/{.spec.replicas} {end}']);
         const entries = ready.stdout.trim().split(' ').filter(Boolean);
-        return entries.length === 4 && entries.every((e) => /=(\d+)\/\1$/.test(e)) ? entries.sort() : undefined;
+        return entries.length === 5 && entries.every((e) => /=(\d+)\/\1$/.test(e)) ? entries.sort() : undefined;
       },
-      { what: 'the four control-plane workloads to be Ready', timeoutMs: 180_000, intervalMs: 2000 },
+      { what: 'the five control-plane workloads to be Ready', timeoutMs: 180_000, intervalMs: 2000 },
     );
 
   beforeAll(async () => {
@@ -58,12 +58,13 @@ describeNode('the chart on a real node (kubelet, containerd, CNI, kube-proxy, Co
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(cluster.dir);
   }, 120_000);
 
-  it('installs with helm: the four services reach Ready with their real probes on the kubelet', async () => {
+  it('installs with helm: the five services reach Ready with their real probes on the kubelet', async () => {
     const installed = helm(['install', 'tapr', 'charts/tapr', '-n', 'dapr-system', '--create-namespace', ...nodeChartFlags, '--wait', '--timeout', '240s']);
     expect(installed.status === 0 ? 'installed' : installed.stderr).toBe('installed');
     expect(await controlPlaneReady()).toEqual([
       'dapr-operator=1/1',
       'dapr-placement-server=1/1',
+      'dapr-scheduler-server=3/3',
       'dapr-sentry=1/1',
       'dapr-sidecar-injector=1/1',
     ]);

@@ -6,6 +6,7 @@ import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
+import { kubernetesClusterDomain } from '@tapr/lib/clusterDomain';
 import { HealthServer, Readiness } from '@tapr/lib/health';
 import { MetricsServer, createMetricsRegistry, type Registry } from '@tapr/lib/metrics';
 import { deferred } from '@tapr/lib/httpServer';
@@ -120,6 +121,8 @@ export class SchedulerService {
           mode: options.mode,
           namespace: options.namespace,
           tlsDir: options.tlsEnabled ? options.identityDirectory : undefined,
+          // Peers must present the DNS names sentry gives dapr-scheduler (Dapr's AllowedHostnames).
+          peerAllowedHostnames: options.tlsEnabled ? schedulerPeerNames(options) : undefined,
           logger: this.#logger.child('etcd'),
         })
       : undefined;
@@ -237,6 +240,11 @@ class AgreedHosts implements HostsSource {
     this.#first.resolve();
     for (const listener of this.#listeners) listener(hosts);
   }
+}
+
+function schedulerPeerNames(options: SchedulerOptions): string[] {
+  const domain = options.mode === 'kubernetes' ? kubernetesClusterDomain(options.trustDomain) : options.trustDomain;
+  return [0, 1, 2].map((i) => `dapr-scheduler-server-${i}.dapr-scheduler-server.${options.namespace}.svc.${domain}`);
 }
 
 const loopback = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);

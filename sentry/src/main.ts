@@ -36,7 +36,7 @@ import { WorkerPoolSigner } from './signing/workerPoolSigner.js';
 import { CertificateService } from './server/certificateService.js';
 import { GrpcServer } from './server/grpcServer.js';
 import { ServerIdentity } from './server/serverIdentity.js';
-import { kubernetesClusterDomain } from './clusterDomain.js';
+import { kubernetesClusterDomain } from '@tapr/lib/clusterDomain';
 
 const options = readOptionsOrExit(() => readOptions({ argv: process.argv.slice(2), env: process.env }));
 const logger = createLogger({ scope: 'tapr.sentry', level: options.logLevel, json: options.logAsJson, file: options.logFile || undefined });

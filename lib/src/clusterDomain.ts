@@ -1,5 +1,6 @@
-// The Kubernetes cluster domain (e.g. `cluster.local`), needed for the scheduler's DNS names. Like Dapr, sentry
-// reads it from the DNS search list in /etc/resolv.conf (`<ns>.svc.<domain>`) and falls back to its trust domain.
+// The Kubernetes cluster domain (e.g. `cluster.local`), needed for the scheduler's DNS names (sentry issues them,
+// the scheduler's etcd peers check them). Like Dapr, both read it from the DNS search list in /etc/resolv.conf
+// (`<ns>.svc.<domain>`) and fall back to the trust domain.
 import { readFileSync } from 'node:fs';
 
 export function clusterDomainFromResolvConf(text: string | undefined): string | undefined {

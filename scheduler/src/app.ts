@@ -135,6 +135,17 @@ export class SchedulerService {
     const store = new JobStore(client);
     const engine = new Engine({ store, pool: this.pool, metrics: this.metrics, logger: this.#logger.child('engine') });
     this.#engine = engine;
+    if (options.mode === 'kubernetes') {
+      const controllerReady = this.readiness.target('scheduler-controller');
+      parts.push(
+        part('namespace-cleaner', {
+          run: async (s: AbortSignal) => {
+            const { runNamespaceCleaner } = await import('./namespaceCleaner.js');
+            await runNamespaceCleaner({ kubeconfig: options.kubeconfig, env: options.env, store, readiness: controllerReady, logger: this.#logger.child('namespaces') }, s);
+          },
+        }),
+      );
+    }
     const api = new SchedulerApi({ store, pool: this.pool, hosts: this.#hosts, metrics: this.metrics, mtls: options.tlsEnabled, logger: this.#logger.child('api'), callerId: this.deps.callerId });
 
     parts.push(

@@ -70,6 +70,8 @@ export async function startInProcess(options: {
   trustAnchorsFile?: string;
   leadershipTtl?: string;
   callerId?: (call: unknown) => SpiffeId | undefined;
+  /** Kubernetes mode (mTLS, the namespace watch) with this kubeconfig; needs `svid`. */
+  kubeconfig?: string;
 }): Promise<InProcessScheduler> {
   const [healthz] = await Promise.all([freePort()]);
   const args = [
@@ -84,6 +86,7 @@ export async function startInProcess(options: {
     '--log-level=warn',
   ];
   if (options.svid) args.push('--tls-enabled', `--trust-anchors-file=${options.trustAnchorsFile ?? '/dev/null'}`);
+  if (options.kubeconfig) args.push('--mode=kubernetes', `--kubeconfig=${options.kubeconfig}`);
   const parsed = readOptions({ argv: args, env: { NAMESPACE: 'dapr-system' } });
   const logger = createLogger({ scope: 'scheduler-test', level: 'warn', json: false });
   const svid = options.svid ? { source: new StaticSvidSource(options.svid), parts: [] } : undefined;

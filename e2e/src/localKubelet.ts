@@ -100,7 +100,8 @@ export class LocalKubelet {
       const dir = path.join(podDir, 'volumes', mount.name);
       await this.#writeVolume(pod, volume, dir);
       this.#keepSynced(pod, volume, dir);
-      mounts[mount.mountPath] = dir;
+      // A trailing slash is not part of the path (`/data/` and `/data` mount the same place).
+      mounts[mount.mountPath.replace(/(.)\/+$/, '$1')] = dir;
     }
 
     const facts = { name: podName, namespace, serviceAccountName: pod.spec!.serviceAccountName };
@@ -312,14 +313,17 @@ function readIfExists(file: string): Buffer | undefined {
   }
 }
 
-/** Mount paths → local directories, then the caller's exact replacements. */
+/**
+ * Mount paths → local directories, and the caller's exact replacements, in one pass over the original text (longest
+ * match first): a local directory put in for one mount is never rewritten again by a shorter mount path such as
+ * `/tmp` (the scheduler pod mounts one there, and the local directories themselves live under /tmp).
+ */
 function localize(text: string, mounts: MountMap, replacements: Record<string, string>): string {
-  let out = text;
-  for (const mountPath of Object.keys(mounts).sort((a, b) => b.length - a.length)) {
-    out = out.split(mountPath).join(mounts[mountPath]!);
-  }
-  for (const [from, to] of Object.entries(replacements)) out = out.split(from).join(to);
-  return out;
+  const table = new Map<string, string>([...Object.entries(mounts), ...Object.entries(replacements)]);
+  if (table.size === 0) return text;
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp([...table.keys()].sort((a, b) => b.length - a.length).map(escape).join('|'), 'g');
+  return text.replace(pattern, (match) => table.get(match)!);
 }
 
 /** Replaces the value of `flag` (`--flag v` or `--flag=v`); adds the flag when the args lack it. */

@@ -60,7 +60,9 @@ export class TestApp {
     if (/^\/actors\/[^/]+\/[^/]+$/.test(url.pathname) && req.method === 'DELETE') return json(200, {});
     if (/^\/actors\/[^/]+\/[^/]+\/method\/remind\//.test(url.pathname)) return json(200, {});
     if (url.pathname === '/healthz') return json(200, { ok: true });
-    // Service invocation, topic deliveries and job triggers: say who answered and echo the body.
+    // A job trigger (daprd: POST /job/<name>, the job's data as the body): 200 acks it, which daprd reports as SUCCESS.
+    if (req.method === 'POST' && /^\/job\/[^/]+$/.test(url.pathname)) return json(200, {});
+    // Service invocation and topic deliveries: say who answered and echo the body.
     if (url.pathname.startsWith('/echo')) return json(200, { app: this.options.name, method: req.method, path: url.pathname, body });
     return json(200, { status: 'SUCCESS' });
   }

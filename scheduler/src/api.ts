@@ -263,7 +263,9 @@ function jobTargetTypeName(value: string | number): string {
 }
 
 function resultStatusName(value: string | number | undefined): string | undefined {
-  if (typeof value === 'string' || value === undefined) return value;
+  // proto3 leaves a zero value off the wire: Go's daprd acks SUCCESS (0) with no status field at all.
+  if (value === undefined) return 'SUCCESS';
+  if (typeof value === 'string') return value;
   return ['SUCCESS', 'FAILED'][value];
 }
 

@@ -178,7 +178,9 @@ export class JobWatcher {
     this.stream.on('data', (trigger: WatchJobsResponse) => {
       this.triggers.push({ ...trigger, at: Date.now() });
       const status = this.answer(trigger);
-      if (status !== 'NONE') this.stream.write({ result: { id: trigger.id, status } });
+      // As daprd's Go encoding sends them: SUCCESS is proto3's zero value, so an ack of success has no status field.
+      if (status === 'SUCCESS') this.stream.write({ result: { id: trigger.id } });
+      else if (status !== 'NONE') this.stream.write({ result: { id: trigger.id, status } });
     });
     this.stream.on('error', (err: grpc.ServiceError) => {
       this.ended = err;

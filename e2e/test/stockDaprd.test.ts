@@ -405,7 +405,7 @@ scopes: [stock-hot]
     expect(actual).toEqual(expected);
   });
 
-  it('has no scheduler (tapr runs none yet): the injector leaves the flag out, daprd stays healthy, jobs and reminders fail at once', async () => {
+  it('has no scheduler when the chart disables it: the injector leaves the flag out, daprd stays healthy, jobs and reminders fail at once', async () => {
     const daprd = hosts[0]!.daprd;
     expect(daprd.running.prepared.argv.join(' ')).not.toContain('--scheduler-host-address');
     expect(daprd.output()).toContain('No scheduler host addresses provided. Scheduler disabled');

@@ -33,7 +33,16 @@ interface EngineJob {
   dueAt: number;
   queuedSeq: number;
   inFlight: boolean;
+  /**
+   * Whether etcd may hold a counter for this job, so finishing it must delete one: a job read from a snapshot may have
+   * one, a job seen being written under a new key has none until its owner writes one (a counter is only written
+   * while its job is unchanged, and goes with it), an overwritten one may still have its predecessor's.
+   */
+  counterMayExist: boolean;
 }
+
+/** Where the engine learnt of a job: a snapshot (with the counter read with it, if any), or the watch (just written). */
+type JobSource = { counter: Counter | undefined } | { written: true };
 
 export interface EngineOptions {
   store: JobStore;
@@ -78,7 +87,7 @@ export class Engine {
     const { store, logger } = this.options;
     const snapshot = await store.snapshot();
     if (term !== this.#term) return;
-    for (const job of snapshot.jobs) this.#upsertSafely(job, snapshot.counters.get(job.key));
+    for (const job of snapshot.jobs) this.#upsertSafely(job, { counter: snapshot.counters.get(job.key) });
     logger.info('owning jobs', { partition: epoch.index, of: epoch.total, owned: this.#jobs.size, inJobSpace: snapshot.jobs.length });
     const watcher = await store.watchJobs(snapshot.revision);
     if (term !== this.#term) {
@@ -89,7 +98,7 @@ export class Engine {
     watcher.on('put', (kv) => {
       const job = store.parseJob(kv);
       if (term !== this.#term) return;
-      if (job) this.#upsertSafely(job, undefined);
+      if (job) this.#upsertSafely(job, { written: true });
       else logger.warn('ignoring a job record tapr cannot read', { key: kv.key.toString() });
     });
     watcher.on('delete', (kv) => {
@@ -139,15 +148,16 @@ export class Engine {
   }
 
   /** A record this version cannot read is skipped (and logged), never a reason to stop triggering the rest. */
-  #upsertSafely(entry: Versioned<StoredJob>, counter: Counter | undefined): void {
+  #upsertSafely(entry: Versioned<StoredJob>, from: JobSource): void {
     try {
-      this.#upsert(entry, counter);
+      this.#upsert(entry, from);
     } catch (err) {
       this.options.logger.error('skipping a stored job that cannot be read', { key: entry.key, error: (err as Error).message });
     }
   }
 
-  #upsert(entry: Versioned<StoredJob>, counter: Counter | undefined): void {
+  #upsert(entry: Versioned<StoredJob>, from: JobSource): void {
+    const counter = 'counter' in from ? from.counter : undefined;
     const existing = this.#jobs.get(entry.key);
     if (existing && existing.modRevision === entry.modRevision) return;
     if (existing) this.#remove(entry.key);
@@ -181,10 +191,11 @@ export class Engine {
       dueAt: 0,
       queuedSeq: 0,
       inFlight: false,
+      counterMayExist: !('written' in from) || !entry.firstVersion,
     };
     const tick = schedule.upcoming(job.counter.count, job.counter.last === undefined ? undefined : BigInt(job.counter.last));
     if (tick === undefined) {
-      this.#writer.finish(job.key, job.modRevision);
+      this.#writer.finish(job.key, job.modRevision, job.counterMayExist);
       return;
     }
     job.tick = tick;
@@ -264,7 +275,7 @@ export class Engine {
           return;
         }
         job.dueAt = retry;
-        this.#writer.put(job.key, job.modRevision, job.counter);
+        this.#putCounter(job);
         this.#enqueue(job);
         return;
       }
@@ -279,13 +290,18 @@ export class Engine {
     const next = job.schedule.upcoming(job.counter.count, job.tick);
     if (next === undefined) {
       this.#jobs.delete(job.key);
-      this.#writer.finish(job.key, job.modRevision);
+      this.#writer.finish(job.key, job.modRevision, job.counterMayExist);
       return;
     }
     job.tick = next;
     job.dueAt = toMs(next);
-    this.#writer.put(job.key, job.modRevision, job.counter);
+    this.#putCounter(job);
     this.#enqueue(job);
+  }
+
+  #putCounter(job: EngineJob): void {
+    job.counterMayExist = true;
+    this.#writer.put(job.key, job.modRevision, job.counter);
   }
 }
 

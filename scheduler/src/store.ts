@@ -44,6 +44,8 @@ export interface Versioned<T> {
   key: string;
   value: T;
   modRevision: string;
+  /** The key held no job before this version (etcd's create revision is its mod revision), so it has no counter. */
+  firstVersion: boolean;
 }
 
 export function storedJobFromRequest(job: Job, metadata: Buffer, type: 'job' | 'actor', partitionId: string, createdAt: bigint): StoredJob {
@@ -168,6 +170,7 @@ export class JobStore {
       key,
       value,
       modRevision: String(kv.mod_revision),
+      firstVersion: String(kv.create_revision) === String(kv.mod_revision),
     };
   }
 

@@ -149,10 +149,9 @@ export class LocalKubelet {
       },
     };
     this.#running.add(running);
-    void exited.then(() => {
-      log.end();
-      this.#running.delete(running);
-    });
+    void exited.then(() => this.#running.delete(running));
+    // 'close' comes after the last output ('exit' may come before it is read): only then is the log complete.
+    child.once('close', () => log.end());
     return running;
   }
 

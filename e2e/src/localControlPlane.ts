@@ -24,9 +24,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { ensureBinaries, freePort, kubectl, waitFor } from '@tapr/lib/testing';
+import { ensureBinaries, freePort, killProcessTree, kubectl, waitFor } from '@tapr/lib/testing';
 import { renderChart, repoRoot, type KubeObject } from './helm.js';
-import { killProcessTree } from './processTree.js';
 import { ServiceProxy } from './serviceProxy.js';
 import type { ControlPlaneAddresses } from './stockDaprd.js';
 import { LocalKubelet, serviceAccountKubeconfig, type ContainerMapping, type MountMap, type RunningContainer } from './localKubelet.js';

@@ -21,9 +21,9 @@ import {
 } from './proto.js';
 import { JobSchedule, JobValidationError } from './schedule.js';
 import { jobMessage, storedJobFromRequest, type JobStore } from './store.js';
+import { nowInstant } from './civil.js';
 import type { StreamPool } from './streams.js';
 import type { SchedulerMetrics } from './metrics.js';
-import { nowInstant } from './engine.js';
 
 export interface HostsSource {
   /** Resolves at the first agreement on the partitioning (the scheduler is ready). */

@@ -150,7 +150,19 @@ export class SchedulerService {
 
     parts.push(
       part('scheduler', {
-        run: async (s: AbortSignal) => {
+        run: async (outer: AbortSignal) => {
+          // Ends with the service, or earlier when etcd exits on its own: the scheduler cannot work without it.
+          const stop = new AbortController();
+          const s = stop.signal;
+          const onOuterAbort = () => stop.abort(outer.reason);
+          if (outer.aborted) onOuterAbort();
+          else outer.addEventListener('abort', onOuterAbort, { once: true });
+          // etcd stops last: leadership revokes its lease on the way out (the others take this replica's jobs at
+          // once), and progress is flushed, both through etcd.
+          const etcdStop = new AbortController();
+          let etcdRun: Promise<void> | undefined;
+          let server: grpc.Server | undefined;
+          let leadershipRun: Promise<void> | undefined;
           try {
             if (svid) {
               const first = await svid.ready(s);
@@ -158,42 +170,40 @@ export class SchedulerService {
               svid.subscribe((next) => void this.#writeIdentity(next).catch((err: Error) => this.#logger.error('could not write the identity files', { error: err.message })));
               securityReady.ready();
             }
-            const stopped: Promise<void>[] = [];
-            if (embedded) {
-              stopped.push(embedded.run(s));
-              await Promise.race([embedded.whenReady(s), stopped[0]]);
-            }
+            // etcd's peer TLS reads the identity files written above.
+            etcdRun = embedded?.run(etcdStop.signal);
+            if (embedded && etcdRun) await Promise.race([embedded.whenReady(s), etcdRun]);
             etcdReady.ready();
-            const server = new grpc.Server(grpcServerOptions);
+            server = new grpc.Server(grpcServerOptions);
             server.addService(schedulerService, api.implementation());
             const port = await bindGrpcServer(server, options.listenAddress, options.port, credentials);
             this.#boundPort.resolve(port);
             serverReady.ready();
             this.#logger.info('scheduler gRPC server listening', { port, mtls: options.tlsEnabled, etcd: endpoints });
-            const host = broadcastAddress(options, port);
-            const leadership = new Leadership({ kv: store.kv, id: options.id, host, ttlMs: options.leadershipTtlMs, logger: this.#logger.child('leadership') });
-            stopped.push(
-              leadership.run(s, {
-                elected: (epoch) => this.#elected(engine, epoch),
-                stepDown: (reason) => {
-                  this.#logger.info('stepping down from the partition', { reason });
-                  engine.stop();
-                  this.metrics.ownership(0, 0);
-                },
-              }),
-            );
-            await new Promise<void>((resolve) => (s.aborted ? resolve() : s.addEventListener('abort', () => resolve(), { once: true })));
+            const leadership = new Leadership({ kv: store.kv, id: options.id, host: broadcastAddress(options, port), ttlMs: options.leadershipTtlMs, logger: this.#logger.child('leadership') });
+            leadershipRun = leadership.run(s, {
+              elected: (epoch) => this.#elected(engine, epoch),
+              stepDown: (reason) => {
+                this.#logger.info('stepping down from the partition', { reason });
+                engine.stop();
+                this.metrics.ownership(0, 0);
+              },
+            });
+            const aborted = new Promise<void>((resolve) => (s.aborted ? resolve() : s.addEventListener('abort', () => resolve(), { once: true })));
+            await Promise.race([aborted, etcdRun ?? aborted]);
+          } finally {
+            outer.removeEventListener('abort', onOuterAbort);
             this.readiness.drain();
             api.close();
             this.pool.closeAll();
-            await shutdownGrpcServer(server, 5000);
+            if (server) await shutdownGrpcServer(server, 5000);
             await engine.flush();
-            await Promise.allSettled(stopped.slice(1));
+            stop.abort();
+            await leadershipRun?.catch(() => {});
             engine.stop();
             client.close();
-            await Promise.allSettled(stopped.slice(0, 1));
-          } finally {
-            client.close();
+            etcdStop.abort();
+            await etcdRun;
           }
         },
       }),

@@ -15,6 +15,11 @@ export function instantFromDate(date: Date): Instant {
   return BigInt(date.getTime()) * 1_000_000n;
 }
 
+/** Now, from the wall clock (millisecond precision). */
+export function nowInstant(): Instant {
+  return instantFromDate(new Date());
+}
+
 /** The instant as a Date, rounded down to the millisecond. */
 export function instantToDate(instant: Instant): Date {
   const ms = instant / 1_000_000n - (instant % 1_000_000n < 0n ? 1n : 0n);

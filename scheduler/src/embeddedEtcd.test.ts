@@ -14,32 +14,12 @@ import {
   quotaBackendBytes,
   type EmbeddedEtcdOptions,
 } from './embeddedEtcd.js';
+import { readOptions } from './options.js';
 
-/** Dapr 1.17's defaults (spec §1.2), as options.ts would pass them. */
+/** Dapr 1.17's defaults (spec §1.2), as options.ts passes them with no flags given. */
 function options(overrides: Partial<EmbeddedEtcdOptions> = {}): EmbeddedEtcdOptions {
-  return {
-    binary: 'etcd',
-    id: 'dapr-scheduler-server-0',
-    initialCluster: ['dapr-scheduler-server-0=http://localhost:2380'],
-    dataDir: './data',
-    clientPort: 2379,
-    clientListenAddress: 'localhost',
-    spaceQuotaBytes: 9.2e18,
-    compactionMode: 'periodic',
-    compactionRetention: '10m',
-    snapshotCount: 10000,
-    maxSnapshots: 10,
-    maxWals: 10,
-    backendBatchLimit: 5000,
-    backendBatchIntervalMs: 50,
-    bootstrapDefragThresholdMb: 100,
-    initialElectionTickAdvance: false,
-    metrics: 'basic',
-    mode: 'standalone',
-    namespace: 'default',
-    logger: silentLogger(),
-    ...overrides,
-  };
+  const defaults = readOptions({ argv: [], env: {}, fileExists: () => false });
+  return { ...defaults.etcd, id: defaults.id, mode: defaults.mode, namespace: defaults.namespace, logger: silentLogger(), ...overrides };
 }
 
 /** The arguments as a map from flag to value (each flag appears once). */

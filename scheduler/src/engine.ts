@@ -7,7 +7,6 @@
 import type { Watcher } from 'etcd3';
 import type { Logger } from '@tapr/lib/logger';
 import type { Instant } from './civil.js';
-import { instantFromDate } from './civil.js';
 import { DueQueue } from './dueQueue.js';
 import { targetOf } from './jobKey.js';
 import { jobMetadataCodec, type FailurePolicy } from './proto.js';
@@ -322,4 +321,3 @@ export function retryAt(tick: Instant, policy: FailurePolicy, attempts: number):
   return toMs(tick) + intervalMs * attempts;
 }
 
-export const nowInstant = (): Instant => instantFromDate(new Date());

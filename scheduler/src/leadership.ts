@@ -6,6 +6,7 @@
 // key goes with its lease, after the lease TTL; a replica that stops cleanly revokes it at once.
 import { randomUUID } from 'node:crypto';
 import type { Lease, Namespace } from 'etcd3';
+import { abortableDelay } from '@tapr/lib/delay';
 import type { Logger } from '@tapr/lib/logger';
 
 export const leadershipPrefix = 'leadership/';
@@ -59,7 +60,7 @@ export class Leadership {
       } catch (err) {
         if (signal.aborted) break;
         logger.warn('leadership lost; claiming again in 1s', { error: (err as Error).message });
-        await sleep(1000, signal);
+        await abortableDelay(1000, signal);
       }
     }
   }
@@ -125,7 +126,7 @@ export class Leadership {
         logger.warn('another replica holds this scheduler ID; waiting for its key to go', { key: this.#key });
         warned = true;
       }
-      await sleep(1000, signal);
+      await abortableDelay(1000, signal);
       if (signal.aborted) throw new Error('stopped while waiting for the leadership key');
     }
   }
@@ -159,17 +160,4 @@ export class Leadership {
     logger.info('partition agreed', { index: epoch.index, total: epoch.total, hosts: epoch.hosts });
     events.elected(epoch);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -13,6 +13,7 @@ import { freePort } from '@tapr/lib/testing/ports';
 import { waitFor } from '@tapr/lib/testing/wait';
 import { createCa, issueCertificate, type Issued } from '@tapr/lib/testing/pki';
 import { EmbeddedEtcd, etcdArgs, existingClusterMarker, type EmbeddedEtcdOptions } from '../src/embeddedEtcd.js';
+import { readOptions } from '../src/options.js';
 
 const etcdBinary = binaryPaths().etcd;
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -43,25 +44,16 @@ async function memberOptions(overrides: Partial<EmbeddedEtcdOptions> = {}): Prom
   const peerPort = await freePort();
   const id = overrides.id ?? 'dapr-scheduler-server-0';
   return {
+    // Dapr's defaults for the rest (options.ts with no flags).
+    ...readOptions({ argv: [], env: {}, fileExists: () => false }).etcd,
+    mode: 'standalone',
+    namespace: 'default',
     binary: etcdBinary,
     id,
     initialCluster: [`${id}=http://127.0.0.1:${peerPort}`],
     dataDir: path.join(scratch, 'data'),
     clientPort: await freePort(),
     clientListenAddress: '127.0.0.1',
-    spaceQuotaBytes: 9.2e18,
-    compactionMode: 'periodic',
-    compactionRetention: '10m',
-    snapshotCount: 10000,
-    maxSnapshots: 10,
-    maxWals: 10,
-    backendBatchLimit: 5000,
-    backendBatchIntervalMs: 50,
-    bootstrapDefragThresholdMb: 100,
-    initialElectionTickAdvance: false,
-    metrics: 'basic',
-    mode: 'standalone',
-    namespace: 'default',
     logger: testLogger(),
     // Short: members stopped together may wait on each other (etcd gives that up to 7 s); a kill is safe here.
     stopGracePeriodMs: 1_500,

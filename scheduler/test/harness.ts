@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { binaryPaths, freePort, waitFor, type TestTrustBundle } from '@tapr/lib/testing';
+import { binaryPaths, freePort, killProcessTree, waitFor, type TestTrustBundle } from '@tapr/lib/testing';
 import { createLogger } from '@tapr/lib/logger';
 import { StaticSvidSource, type Svid } from '@tapr/lib/security/svid';
 import { grpcClientChannelOptions, grpcClientCredentials } from '@tapr/lib/security/grpcTls';
@@ -132,9 +132,14 @@ export class SchedulerProcess {
     return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+  /**
+   * SIGTERM: a graceful stop (the scheduler stops its etcd). SIGKILL: the process and its etcd, as a container
+   * runtime kills a container — killing only the node process would leave its etcd holding ports and data.
+   */
+  async kill(signal: 'SIGTERM' | 'SIGKILL' = 'SIGKILL'): Promise<number | null> {
     const exited = this.exited;
-    this.child?.kill(signal);
+    if (signal === 'SIGKILL' && this.child?.pid !== undefined) await killProcessTree(this.child.pid);
+    else this.child?.kill(signal);
     return exited;
   }
 }

@@ -6,6 +6,7 @@
 // in pages, backs off 1 s → 30 s on errors, and keeps only what `transform` returns — objects it drops (other
 // workloads) cost nothing but the time to look at them.
 import type { Logger } from '../logger.js';
+import { abortableDelay } from '../delay.js';
 import { isGone, KubeApiError, type RawWatchEvent } from './kubeHttp.js';
 
 export interface ObjectMeta {
@@ -298,15 +299,5 @@ function sameVersion(a: KubeObject, b: KubeObject): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+// Kept here too: informer users import it from this module.
+export { abortableDelay };

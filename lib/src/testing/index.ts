@@ -7,3 +7,4 @@ export * from './wait.js';
 export * from './svid.js';
 export * from './crds.js';
 export * from './serviceAccount.js';
+export * from './processTree.js';

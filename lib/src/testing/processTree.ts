@@ -2,7 +2,7 @@
 // (the runtime kills the container's cgroup). Killing only the process would leave its children running, e.g. the
 // etcd a scheduler replica runs as a child, still holding its ports and its data.
 import { readdirSync, readFileSync } from 'node:fs';
-import { waitFor } from '@tapr/lib/testing';
+import { waitFor } from './wait.js';
 
 /** SIGKILLs `pid` and every process below it, and resolves once none of them runs any more. */
 export async function killProcessTree(pid: number, timeoutMs = 10_000): Promise<void> {

@@ -1,7 +1,7 @@
 // The processes under test: the built scheduler binary with its embedded etcd (the real etcd 3.6 binary, as users
 // run it), and what /proc and the metrics endpoint say about them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,8 +62,14 @@ export async function startScheduler(options: StartOptions = {}): Promise<Schedu
   let output = '';
   const startedAt = Date.now();
   const child = spawn(process.execPath, args, { env: { PATH: process.env['PATH'], NAMESPACE: 'default' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-  child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
+  // BENCH_SCHEDULER_LOG: a file to append the scheduler's whole output to (e.g. with SCHEDULER_NODE_ARGS=--trace-gc).
+  const logFile = process.env['BENCH_SCHEDULER_LOG'];
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+    if (logFile) appendFileSync(logFile, chunk);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   process.on('exit', () => child.kill('SIGKILL'));
   const etcdEndpoint = `http://127.0.0.1:${etcdClient}`;

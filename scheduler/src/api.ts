@@ -17,7 +17,6 @@ import {
   type NamedJob,
   type ScheduleJobRequest,
   type WatchJobsRequest,
-  type WatchJobsResponse,
 } from './proto.js';
 import { JobSchedule, JobValidationError } from './schedule.js';
 import { jobMessage, storedJobFromRequest, type JobStore } from './store.js';
@@ -69,7 +68,7 @@ export class SchedulerApi {
       DeleteByMetadata: this.#unary<DeleteByMetadataRequest, object>((call) => this.#deleteByMetadata(call)),
       DeleteByNamePrefix: this.#unary<DeleteByNamePrefixRequest, object>((call) => this.#deleteByNamePrefix(call)),
       WatchHosts: (call: grpc.ServerWritableStream<object, { hosts: { address: string }[] }>) => this.#watchHosts(call),
-      WatchJobs: (call: grpc.ServerDuplexStream<WatchJobsRequest, WatchJobsResponse>) => this.#watchJobs(call),
+      WatchJobs: (call: grpc.ServerDuplexStream<WatchJobsRequest, Buffer>) => this.#watchJobs(call),
     };
   }
 
@@ -193,7 +192,7 @@ export class SchedulerApi {
     });
   }
 
-  #watchJobs(call: grpc.ServerDuplexStream<WatchJobsRequest, WatchJobsResponse>): void {
+  #watchJobs(call: grpc.ServerDuplexStream<WatchJobsRequest, Buffer>): void {
     const { pool, logger } = this.options;
     let stream: ReturnType<StreamPool['add']> | undefined;
     let opening = false;

@@ -18,6 +18,7 @@ import type { SchedulerMetrics } from './metrics.js';
 import { CounterWriter } from './counterWriter.js';
 
 const nsPerMs = 1_000_000n;
+const triggerSlice = Number(process.env['TAPR_SLICE'] ?? 5000);
 
 interface EngineJob {
   key: string;
@@ -171,8 +172,8 @@ export class Engine {
     }
     const fresh: Counter = { partitionId: stored.partitionId, count: 0, attempts: 0 };
     const progress = counter && counter.partitionId === stored.partitionId ? counter : fresh;
-    const metadata = jobMetadataCodec.decode(Buffer.from(stored.metadata, 'base64'));
-    const target = targetOf(metadata);
+    const metadataBytes = Buffer.from(stored.metadata, 'base64');
+    const target = targetOf(jobMetadataCodec.decode(metadataBytes));
     const job: EngineJob = {
       key: entry.key,
       stored,
@@ -184,7 +185,7 @@ export class Engine {
         target: target.kind === 'job' ? { kind: 'job', appId: target.appId } : { kind: 'actor', actorType: target.actorType },
         name: entry.key.slice(entry.key.lastIndexOf('||') + 2),
         data: dataOf(stored),
-        metadata,
+        metadata: metadataBytes,
       },
       tick: 0n,
       dueAt: 0,
@@ -230,9 +231,9 @@ export class Engine {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     // In slices, so a burst of due jobs does not hold the event loop (acks and API calls share it).
-    const due = this.#queue.takeDue(this.#now(), 5000);
+    const due = this.#queue.takeDue(this.#now(), triggerSlice);
     for (const job of due) if (this.#jobs.get(job.key) === job) this.#fire(job);
-    if (due.length === 5000) {
+    if (due.length === triggerSlice) {
       setImmediate(() => this.#onTimer());
       this.#timerAt = -Infinity;
       return;
@@ -283,15 +284,15 @@ export class Engine {
 
   /** The tick is done (delivered, dropped or out of retries): on to the next, or finished. */
   #advance(job: EngineJob): void {
-    job.counter.count++;
-    job.counter.last = job.tick.toString();
-    job.counter.attempts = 0;
-    const next = job.schedule.upcoming(job.counter.count, job.tick);
+    const next = job.schedule.upcoming(job.counter.count + 1, job.tick);
     if (next === undefined) {
       this.#jobs.delete(job.key);
       this.#writer.finish(job.key, job.modRevision, job.counterMayExist);
       return;
     }
+    job.counter.count++;
+    job.counter.last = job.tick.toString();
+    job.counter.attempts = 0;
     job.tick = next;
     job.dueAt = toMs(next);
     this.#putCounter(job);

@@ -13,6 +13,7 @@ export class SchedulerMetrics {
   readonly #latency: Histogram<'type'>;
   readonly #owned: Gauge;
   readonly #partitions: Gauge;
+  readonly #triggeredChildren: Record<JobType, { count: { inc(): void }; latency: { observe(value: number): void } }>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -30,6 +31,9 @@ export class SchedulerMetrics {
     });
     this.#owned = new Gauge({ name: 'dapr_scheduler_tapr_owned_jobs', help: 'tapr: jobs this replica owns in the current partitioning.', registers });
     this.#partitions = new Gauge({ name: 'dapr_scheduler_tapr_partitions', help: 'tapr: replicas sharing the job space (0 while not agreed).', registers });
+    // Bound once: every acknowledged trigger counts, and looking labels up per call costs more than the count.
+    const bind = (type: JobType) => ({ count: this.#triggered.labels({ type }), latency: this.#latency.labels({ type }) });
+    this.#triggeredChildren = { job: bind('job'), actor: bind('actor') };
   }
 
   sidecarsConnected(count: number): void {
@@ -39,8 +43,9 @@ export class SchedulerMetrics {
     this.#created.inc({ type });
   }
   triggered(type: JobType, latencyMs: number): void {
-    this.#triggered.inc({ type });
-    this.#latency.observe({ type }, Math.max(0, latencyMs));
+    const children = this.#triggeredChildren[type];
+    children.count.inc();
+    children.latency.observe(Math.max(0, latencyMs));
   }
   failed(type: JobType): void {
     this.#failed.inc({ type });

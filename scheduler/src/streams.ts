@@ -3,7 +3,7 @@
 // the candidates. Each trigger waits for its ack; a stream that closes hands its unacknowledged triggers back as
 // undeliverable, so the engine can send them elsewhere or keep them until a matching sidecar connects.
 import { actorTypePrefix, appPrefix } from './jobKey.js';
-import type { Any, JobMetadata, WatchJobsResponse } from './proto.js';
+import { encodeTriggerBody, triggerMessage, type Any } from './proto.js';
 
 export type DeliveryResult = 'SUCCESS' | 'FAILED' | 'UNDELIVERABLE';
 
@@ -13,12 +13,16 @@ export interface Trigger {
   target: { kind: 'job'; appId: string } | { kind: 'actor'; actorType: string };
   name: string;
   data: Any | undefined;
-  metadata: JobMetadata;
+  /** The job's metadata as serialized when it was scheduled. */
+  metadata: Buffer;
+  /** The trigger message less its id, encoded at the first send and reused by every later one. */
+  body?: Buffer;
 }
 
 /** The part of a gRPC stream the pool needs. */
 export interface StreamSink {
-  send(message: WatchJobsResponse): void;
+  /** An encoded WatchJobsResponse. */
+  send(message: Buffer): void;
 }
 
 export interface StreamRegistration {
@@ -51,7 +55,8 @@ export class SidecarStream {
   send(trigger: Trigger, done: (result: DeliveryResult) => void): void {
     const id = this.#nextId++;
     this.#inFlight.set(id, done);
-    this.sink.send({ name: trigger.name, id, data: trigger.data, metadata: trigger.metadata });
+    trigger.body ??= encodeTriggerBody(trigger.name, trigger.data, trigger.metadata);
+    this.sink.send(triggerMessage(id, trigger.body));
   }
 
   /** An ack; false for an id this stream has not sent or already had answered (the stream is then closed). */

@@ -133,7 +133,7 @@ export class SchedulerService {
       grpcOptions: { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 },
     });
     const store = new JobStore(client);
-    const engine = new Engine({ store, pool: this.pool, metrics: this.metrics, logger: this.#logger.child('engine') });
+    const engine = new Engine({ store, pool: this.pool, metrics: this.metrics, logger: this.#logger.child('engine'), maxInFlight: options.workers });
     this.#engine = engine;
     if (options.mode === 'kubernetes') {
       const controllerReady = this.readiness.target('scheduler-controller');

@@ -18,7 +18,8 @@ import type { SchedulerMetrics } from './metrics.js';
 import { CounterWriter } from './counterWriter.js';
 
 const nsPerMs = 1_000_000n;
-const triggerSlice = Number(process.env['TAPR_SLICE'] ?? 5000);
+// Due jobs are fired in slices, so a burst does not hold the event loop (acks and API calls share it).
+const triggerSlice = 5000;
 
 interface EngineJob {
   key: string;
@@ -49,6 +50,11 @@ export interface EngineOptions {
   pool: StreamPool;
   metrics: SchedulerMetrics;
   logger: Logger;
+  /**
+   * The most triggers awaiting an ack at once (`--workers`: Dapr runs that many go-etcd-cron workers, each with one
+   * trigger out). Due jobs beyond it wait in due-time order until results free room.
+   */
+  maxInFlight?: number;
   now?: () => number;
 }
 
@@ -59,6 +65,11 @@ export class Engine {
   readonly #parked = new Map<string, EngineJob>();
   readonly #writer: CounterWriter;
   readonly #now: () => number;
+  readonly #maxInFlight: number;
+  /** Triggers of this term sent and not yet answered. */
+  #inFlight = 0;
+  /** A slice is queued with setImmediate: more jobs are due than one turn takes, or results freed room. */
+  #pumping = false;
   #epoch: Epoch | undefined;
   /** Bumped on every start and stop: callbacks of an older term are ignored. */
   #term = 0;
@@ -68,6 +79,7 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.#now = options.now ?? Date.now;
+    this.#maxInFlight = options.maxInFlight ?? 2048;
     this.#writer = new CounterWriter(options.store, options.logger.child('counters'));
   }
 
@@ -77,6 +89,11 @@ export class Engine {
 
   get parked(): number {
     return this.#parked.size;
+  }
+
+  /** Triggers sent and not yet acknowledged. */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   /** Owns the epoch's partition: loads its jobs and follows the job space until stop(). */
@@ -119,6 +136,8 @@ export class Engine {
     this.#jobs.clear();
     this.#parked.clear();
     this.#queue.clear();
+    this.#inFlight = 0;
+    this.#pumping = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -131,13 +150,15 @@ export class Engine {
     return this.#writer.flush();
   }
 
-  /** A stream that can take jobs under these prefixes opened: send it what was parked for it. */
+  /**
+   * A stream that can take jobs under these prefixes opened: what was parked for it is due again (still at its own
+   * due time, so the oldest go first and no more than the in-flight bound go out at once).
+   */
   deliverable(prefixes: string[]): void {
-    const term = this.#term;
     for (const [key, job] of this.#parked) {
       if (!prefixes.some((p) => key.startsWith(p))) continue;
       this.#parked.delete(key);
-      if (term === this.#term && this.#jobs.get(key) === job) this.#fire(job);
+      if (this.#jobs.get(key) === job) this.#enqueue(job);
     }
   }
 
@@ -217,8 +238,9 @@ export class Engine {
     if (job.dueAt < this.#timerAt) this.#arm();
   }
 
-  /** One timer, for the earliest due job. */
+  /** One timer, for the earliest due job; none while a slice is queued or no trigger could be sent. */
   #arm(): void {
+    if (this.#pumping || this.#inFlight >= this.#maxInFlight) return;
     const next = this.#queue.peek();
     if (next === undefined) return;
     if (this.#timer && next >= this.#timerAt) return;
@@ -230,31 +252,53 @@ export class Engine {
   #onTimer(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
-    // In slices, so a burst of due jobs does not hold the event loop (acks and API calls share it).
-    const due = this.#queue.takeDue(this.#now(), triggerSlice);
+    this.#pumping = false;
+    const room = this.#maxInFlight - this.#inFlight;
+    if (room <= 0) return; // the next result pumps again
+    const limit = Math.min(triggerSlice, room);
+    const due = this.#queue.takeDue(this.#now(), limit);
     for (const job of due) if (this.#jobs.get(job.key) === job) this.#fire(job);
-    if (due.length === triggerSlice) {
-      setImmediate(() => this.#onTimer());
-      this.#timerAt = -Infinity;
-      return;
-    }
-    this.#arm();
+    if (due.length === limit) this.#pump();
+    else this.#arm();
+  }
+
+  /** Another slice in the next turn of the event loop (after the I/O that is waiting). */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = -Infinity;
+    const term = this.#term;
+    setImmediate(() => {
+      if (term === this.#term) this.#onTimer();
+    });
   }
 
   #fire(job: EngineJob): void {
     if (job.inFlight) return;
     const term = this.#term;
     job.inFlight = true;
-    const sent = this.options.pool.deliver(job.trigger, (result) => this.#onResult(job, term, result));
-    if (!sent) {
-      job.inFlight = false;
-      this.options.metrics.undelivered(job.stored.type);
-      this.#parked.set(job.key, job);
+    const sent = this.options.pool.deliver(job.trigger, (result) => {
+      if (term !== this.#term) return;
+      this.#inFlight--;
+      this.#onResult(job, result);
+      // Room again: jobs that came due while every trigger slot was taken go now, a later one gets its timer.
+      if (this.#pumping) return;
+      if ((this.#queue.peek() ?? Infinity) <= this.#now()) this.#pump();
+      else this.#arm();
+    });
+    if (sent) {
+      this.#inFlight++;
+      return;
     }
+    job.inFlight = false;
+    this.options.metrics.undelivered(job.stored.type);
+    this.#parked.set(job.key, job);
   }
 
-  #onResult(job: EngineJob, term: number, result: DeliveryResult): void {
-    if (term !== this.#term || this.#jobs.get(job.key) !== job) return;
+  #onResult(job: EngineJob, result: DeliveryResult): void {
+    if (this.#jobs.get(job.key) !== job) return;
     job.inFlight = false;
     const { metrics } = this.options;
     switch (result) {

@@ -60,7 +60,7 @@ function flagSpecs(env: NodeJS.ProcessEnv, fileExists: (file: string) => boolean
     'etcd-client-username': { type: 'string', default: '', help: 'Username for etcd client authentication' },
     'etcd-client-password': { type: 'string', default: '', help: 'Password for etcd client authentication' },
     'identity-directory-write': { type: 'string', default: path.join(tmpdir(), 'secrets/dapr.io/tls'), help: 'Directory to write the identity certificate files to', hidden: true },
-    workers: { type: 'int', default: defaults.workers, help: 'Accepted for Dapr compatibility (tapr runs one event loop); must be positive' },
+    workers: { type: 'int', default: defaults.workers, help: 'Most job triggers awaiting a sidecar ack at once (Dapr: go-etcd-cron workers); must be positive' },
     'etcd-binary': { type: 'string', default: etcdBinary, help: `tapr: the etcd executable run with --etcd-embed (default $${defaults.etcdBinaryEnv}, ${defaults.imageEtcdBinary}, or etcd on PATH)` },
     'leadership-ttl': { type: 'duration', default: defaults.leadershipTtlMs, help: "tapr: lease of a replica's leadership key; a dead replica's jobs move to the others after this long" },
   } as const;
@@ -128,7 +128,6 @@ export function readOptions({ argv, env, fileExists = existsSync }: OptionsEnvir
   });
   const notices: string[] = [];
   if (set.has('metrics-listen-address')) notices.push('--metrics-listen-address is ignored, as in Dapr: metrics listen on --listen-address');
-  if (set.has('workers')) notices.push(`--workers ${values.workers} is accepted for compatibility: tapr triggers jobs from one event loop`);
 
   const mode = values.mode;
   const tlsEnabled = values['tls-enabled'] || mode === 'kubernetes';

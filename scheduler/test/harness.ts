@@ -72,6 +72,8 @@ export async function startInProcess(options: {
   callerId?: (call: unknown) => SpiffeId | undefined;
   /** Kubernetes mode (mTLS, the namespace watch) with this kubeconfig; needs `svid`. */
   kubeconfig?: string;
+  /** `--workers`: the most triggers awaiting an ack. */
+  workers?: number;
 }): Promise<InProcessScheduler> {
   const [healthz] = await Promise.all([freePort()]);
   const args = [
@@ -87,6 +89,7 @@ export async function startInProcess(options: {
   ];
   if (options.svid) args.push('--tls-enabled', `--trust-anchors-file=${options.trustAnchorsFile ?? '/dev/null'}`);
   if (options.kubeconfig) args.push('--mode=kubernetes', `--kubeconfig=${options.kubeconfig}`);
+  if (options.workers !== undefined) args.push(`--workers=${options.workers}`);
   const parsed = readOptions({ argv: args, env: { NAMESPACE: 'dapr-system' } });
   const logger = createLogger({ scope: 'scheduler-test', level: 'warn', json: false });
   const svid = options.svid ? { source: new StaticSvidSource(options.svid), parts: [] } : undefined;

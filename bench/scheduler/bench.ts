@@ -20,7 +20,8 @@
 // first ScheduleJob; default 10 s + 1 ms per job), --seconds 10 (steady), --wait-quiet S (wait up to S seconds for
 // other processes to use under 0.2 cores first), --client grpc-js (the sidecar on grpc-js in this process), --json.
 // Environment: SCHEDULER_BINARY (another build, e.g. one from before a change), SCHEDULER_NODE_ARGS (e.g.
-// "--cpu-prof --cpu-prof-dir=/tmp/schedprof", then profile.ts), SCHEDULER_FLAGS (extra scheduler flags).
+// "--cpu-prof --cpu-prof-dir=/tmp/schedprof", then profile.ts), SCHEDULER_FLAGS (extra scheduler flags),
+// BENCH_BUCKET_MS (arrivals per this many ms instead of per second), BENCH_SCHEDULER_LOG (a file for the scheduler's output).
 import { parseArgs } from 'node:util';
 import { burst, load, steady, type Config } from './scenarios.js';
 import { burstSummary, loadSummary, steadySummary } from './report.js';

@@ -17,7 +17,8 @@
 //
 // Options: --streams 3 (the sidecar's WatchJobs streams, on one connection like daprd's), --concurrency 256
 // (ScheduleJob calls in flight) over --channels 4 connections, --target actor|job, --lead-ms (due time after the
-// first ScheduleJob; default 10 s + 1 ms per job), --seconds 10 (steady), --wait-quiet S (wait up to S seconds for
+// first ScheduleJob; default 10 s + 1 ms per job), --warmup N (burst: N jobs scheduled and delivered first,
+// unmeasured), --seconds 10 (steady), --wait-quiet S (wait up to S seconds for
 // other processes to use under 0.2 cores first), --client grpc-js (the sidecar on grpc-js in this process), --json.
 // Environment: SCHEDULER_BINARY (another build, e.g. one from before a change), SCHEDULER_NODE_ARGS (e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/schedprof", then profile.ts), SCHEDULER_FLAGS (extra scheduler flags),
@@ -38,6 +39,7 @@ const { positionals, values } = parseArgs({
     'wait-quiet': { type: 'string', default: '0' },
     client: { type: 'string', default: 'h2' },
     json: { type: 'boolean', default: false },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const [scenario = 'burst', sizesText = '10000'] = positionals;
@@ -54,6 +56,7 @@ const config: Config = {
   waitQuietSeconds: Number(values['wait-quiet']),
   nodeArgs: words(process.env['SCHEDULER_NODE_ARGS']),
   schedulerFlags: words(process.env['SCHEDULER_FLAGS']),
+  warmup: Number(values.warmup),
 };
 
 console.log(`# node ${process.version}; command: npx tsx bench/scheduler/bench.ts ${process.argv.slice(2).join(' ')}`);

@@ -27,7 +27,7 @@ const warning = (valid: boolean) => (valid ? [] : ['  NOT VALID: scheduling ende
 export function burstSummary(r: BurstResult): string {
   const l = r.latenessMs;
   return [
-    `burst: ${fmt(r.jobs)} one-shot ${r.target} jobs due at one instant, ${r.streams} streams`,
+    `burst: ${fmt(r.jobs)} one-shot ${r.target} jobs due at one instant, ${r.streams} streams${r.warmup > 0 ? `, after a warm-up burst of ${fmt(r.warmup)}` : ''}`,
     ...warning(r.valid),
     schedulingLine(r.scheduling, r.jobs),
     `  delivered ${fmt(r.delivered)} in ${fmt(r.deliverySeconds, 2)} s after the due time: ${fmt(r.triggersPerSecond)} triggers/s (duplicates ${r.duplicates}, early ${r.early})`,

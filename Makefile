@@ -49,7 +49,7 @@ test-unit: build
 test-integration: build binaries system-packages
 	npm run jest -- --selectProjects integration
 
-# The main job: the seed's walkthrough (e2e/demo/demo.ts) on the local control plane — the chart, tapr's four
+# The main job: the seed's walkthrough (e2e/demo/demo.ts) on the local control plane — the chart, tapr's five
 # services, Redis and the statestore Component, two annotated apps with the stock daprd. Runs until Ctrl-C;
 # NODE=1 runs it on a real node instead (helm install, real pods; docs/real-node.md).
 # DEMO_FLAGS=--exit ends it after the walkthrough.

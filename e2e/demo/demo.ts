@@ -1,5 +1,6 @@
 // `make demo`: the seed's walkthrough on one machine without Docker. The local Kubernetes control plane (make
-// cluster-up) gets the chart, tapr's four services run from their pods as the local e2e target runs them, Debian's
+// cluster-up) gets the chart, tapr's five services (the scheduler's three replicas among them) run from their pods as
+// the local e2e target runs them, Debian's
 // redis-server backs the seed's `statestore` Component, and two annotated demo apps run with the stock daprd that
 // tapr's injector put into their pods. Each step prints what a reader of the seed would look at.
 //
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     show(`stock daprd ${daprd.version} (built from github.com/dapr/dapr): ${daprd.path}`);
     done();
 
-    done = heading(`Installing the tapr chart into ${controlPlaneNamespace} and starting tapr's four services`);
+    done = heading(`Installing the tapr chart into ${controlPlaneNamespace} and starting tapr's five services`);
     for (const namespace of [controlPlaneNamespace, appNamespace]) {
       if ((await kubectl(['get', 'namespace', namespace], { kubeconfig })).code === 0) continue;
       await kube('create', 'namespace', namespace);
@@ -85,6 +86,8 @@ async function main(): Promise<void> {
       secretReaderNamespace: appNamespace,
       workDir: path.join(workDir, 'control-plane'),
       reportStatus: true,
+      // The chart's three replicas (one etcd member each), so daprd gets its jobs API and actor reminders.
+      scheduler: {},
     });
     stops.push(() => controlPlane.stop());
     await controlPlane.start();

@@ -46,7 +46,7 @@ export async function runNodeDemo({ cluster, controlPlaneNamespace: cpns, appNam
   walk.show(wanted.map((name) => `${name}.tar`).join(' '));
   done();
 
-  done = walk.heading(`helm install tapr ./charts/tapr -n ${cpns}: tapr's four services as pods on the node`);
+  done = walk.heading(`helm install tapr ./charts/tapr -n ${cpns}: tapr's five services as pods on the node`);
   helm([
     'upgrade', '--install', 'tapr', 'charts/tapr', '-n', cpns, '--create-namespace', '--wait', '--timeout', '240s', ...nodeChartFlags,
   ]);

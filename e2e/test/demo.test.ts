@@ -27,8 +27,8 @@ describeLocal('make demo (e2e/demo/demo.ts)', () => {
     const { code, output } = await runDemo(['--exit', '--control-plane-namespace', controlPlane, '--app-namespace', apps]);
     expect({ code, tail: code === 0 ? '' : output.slice(-4000) }).toEqual({ code: 0, tail: '' });
     for (let step = 1; step <= 8; step++) expect(output).toContain(`[${step}/8]`);
-    // tapr's four services, Running from their pods.
-    for (const pod of ['dapr-operator-', 'dapr-placement-server-0', 'dapr-sentry-', 'dapr-sidecar-injector-']) {
+    // tapr's five services, Running from their pods.
+    for (const pod of ['dapr-operator-', 'dapr-placement-server-0', 'dapr-sentry-', 'dapr-sidecar-injector-', 'dapr-scheduler-server-0', 'dapr-scheduler-server-1', 'dapr-scheduler-server-2']) {
       expect(output).toMatch(new RegExp(`${pod}\\S*\\s+1/1\\s+Running`));
     }
     expect(output).toMatch(/components\.dapr\.io/);

@@ -51,8 +51,8 @@ export interface EngineOptions {
   metrics: SchedulerMetrics;
   logger: Logger;
   /**
-   * The most triggers awaiting an ack at once (`--workers`: Dapr runs that many go-etcd-cron workers, each with one
-   * trigger out). Due jobs beyond it wait in due-time order until results free room.
+   * The most triggers awaiting an ack at once (`--workers`, which Dapr gives go-etcd-cron as its worker count; tapr
+   * reads it as this bound, docs/scheduler.md). Due jobs beyond it wait in due-time order until results free room.
    */
   maxInFlight?: number;
   now?: () => number;
@@ -89,11 +89,6 @@ export class Engine {
 
   get parked(): number {
     return this.#parked.size;
-  }
-
-  /** Triggers sent and not yet acknowledged. */
-  get inFlight(): number {
-    return this.#inFlight;
   }
 
   /** Owns the epoch's partition: loads its jobs and follows the job space until stop(). */

@@ -118,17 +118,24 @@ export interface DeleteByNamePrefixRequest {
 /** A message's field numbers by (camelCase) name, from the loaded descriptor rather than written down here. */
 function fieldNumbers(typeName: string): Record<string, number> {
   const type = definition[typeName] as MessageTypeDefinition<object, object>;
-  const fields = (type.type as { field: { name: string; jsonName?: string; number: number }[] }).field;
+  const fields = (type.type as { field: { name: string; number: number }[] }).field;
   return Object.fromEntries(fields.map((f) => [f.name.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()), f.number]));
 }
-const responseField = fieldNumbers('dapr.proto.scheduler.v1.WatchJobsResponse');
-const anyField = fieldNumbers('google.protobuf.Any');
 const varint = 0;
 const lengthDelimited = 2;
-const tag = (field: number | undefined, wireType: number) => {
-  if (field === undefined) throw new Error('WatchJobsResponse in @dapr/dapr lacks a field tapr sends; is the pinned version installed?');
-  return (field << 3) | wireType;
-};
+/** Field tags (number and wire type), worked out once: a missing field fails at start-up, not on a trigger. */
+function tags<F extends string>(typeName: string, wireTypes: Record<F, number>): Record<F, number> {
+  const numbers = fieldNumbers(typeName);
+  return Object.fromEntries(
+    Object.entries<number>(wireTypes).map(([name, wireType]) => {
+      const field = numbers[name];
+      if (field === undefined) throw new Error(`${typeName} in @dapr/dapr has no field ${name}; is the pinned version installed?`);
+      return [name, (field << 3) | wireType];
+    }),
+  ) as Record<F, number>;
+}
+const responseTag = tags('dapr.proto.scheduler.v1.WatchJobsResponse', { name: lengthDelimited, id: varint, data: lengthDelimited, metadata: lengthDelimited });
+const anyTag = tags('google.protobuf.Any', { typeUrl: lengthDelimited, value: lengthDelimited });
 
 /**
  * A trigger's WatchJobsResponse without its id: the job's name, data and serialized metadata (as stored), encoded
@@ -137,20 +144,20 @@ const tag = (field: number | undefined, wireType: number) => {
  */
 export function encodeTriggerBody(name: string, data: Any | undefined, metadata: Uint8Array): Buffer {
   const writer = protobuf.Writer.create();
-  writer.uint32(tag(responseField['name'], lengthDelimited)).string(name);
+  writer.uint32(responseTag.name).string(name);
   if (data) {
-    writer.uint32(tag(responseField['data'], lengthDelimited)).fork();
-    if (data.type_url) writer.uint32(tag(anyField['typeUrl'], lengthDelimited)).string(data.type_url);
-    if (data.value && data.value.length > 0) writer.uint32(tag(anyField['value'], lengthDelimited)).bytes(data.value);
+    writer.uint32(responseTag.data).fork();
+    if (data.type_url) writer.uint32(anyTag.typeUrl).string(data.type_url);
+    if (data.value && data.value.length > 0) writer.uint32(anyTag.value).bytes(data.value);
     writer.ldelim();
   }
-  writer.uint32(tag(responseField['metadata'], lengthDelimited)).bytes(metadata);
+  writer.uint32(responseTag.metadata).bytes(metadata);
   return Buffer.from(writer.finish());
 }
 
 /** The WatchJobsResponse for trigger `id` of a job whose body `encodeTriggerBody` made. */
 export function triggerMessage(id: number, body: Buffer): Buffer {
-  const head = protobuf.Writer.create().uint32(tag(responseField['id'], varint)).uint64(id).finish();
+  const head = protobuf.Writer.create().uint32(responseTag.id).uint64(id).finish();
   return Buffer.concat([head, body]);
 }
 

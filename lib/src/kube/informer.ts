@@ -298,6 +298,3 @@ function sameVersion(a: KubeObject, b: KubeObject): boolean {
   if (va && vb) return va === vb;
   return JSON.stringify(a) === JSON.stringify(b);
 }
-
-// Kept here too: informer users import it from this module.
-export { abortableDelay };

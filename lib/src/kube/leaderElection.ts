@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import { abortableDelay } from './informer.js';
+import { abortableDelay } from '../delay.js';
 import { isConflict, isNotFound, type KubeHttp } from './kubeHttp.js';
 
 export interface LeaseSpec {

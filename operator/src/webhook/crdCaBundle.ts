@@ -2,7 +2,8 @@
 // the CA bundle (the control plane's trust anchors), patched at start-up and again whenever the anchors change.
 // A clientConfig with a `url` instead of a Service (clusters where the webhook runs outside) gets the CA bundle only.
 import type { Logger } from '@tapr/lib/logger';
-import { abortableDelay, type KubeHttp } from '@tapr/lib/kube';
+import { abortableDelay } from '@tapr/lib/delay';
+import type { KubeHttp } from '@tapr/lib/kube';
 
 export const subscriptionCrdName = 'subscriptions.dapr.io';
 
